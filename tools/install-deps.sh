@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs the Debian 12 packages Blatt needs to build, run and test (idempotent).
+# Licensed under the Apache License, Version 2.0.
+set -eu
+
+PKGS="build-essential autoconf automake libtool pkg-config
+ libcups2-dev libevent-dev node-llhttp libjansson-dev libsqlite3-dev libssl-dev
+ libxml2-dev libavahi-client-dev libargon2-dev libcmocka-dev
+ cups-ipp-utils cups-client cups-daemon qpdf ghostscript mandoc dbus
+ sqlite3 curl clang libclang-rt-14-dev cppcheck openssl procps"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    SUDO="sudo"
+fi
+echo "install-deps: installing:$missing"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
