@@ -1,0 +1,1 @@
+# drivers: build rules (included from the top Makefile.am).

@@ -1,0 +1,371 @@
+// IPP operations on jobs: Send-Document, Close-Job, Cancel-Job, Cancel-My-Jobs, Hold-Job,
+// Release-Job, Get-Job-Attributes, Get-Jobs; and the job's attributes as IPP.
+// Licensed under the Apache License, Version 2.0.
+#include "ipp/ipp-private.h"
+
+#include "server/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool is_owner(const bl_ipp_req_t *req, const bl_job_t *job)
+{
+    if (req->peer.has_uid && req->peer.uid == 0)
+        return true;
+    return !strcmp(req->user, job->params.user);
+}
+
+// The target job: active or from history (then *owned says the caller must delete it).
+static bl_job_t *target_job(bl_ipp_req_t *req, bool *owned)
+{
+    *owned = false;
+    bl_job_t *job = bl_job_lookup(req->sys, req->job_id);
+    if (!job || (req->printer && strcmp(job->printer_name, req->printer->name))) {
+        if (job && job->history)
+            bl_job_delete(job);
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_FOUND, "job %d does not exist", req->job_id);
+        return NULL;
+    }
+    *owned = job->history;
+    return job;
+}
+
+// An active job that the requester owns, for operations that change it.
+static bl_job_t *own_active_job(bl_ipp_req_t *req)
+{
+    bool owned;
+    bl_job_t *job = target_job(req, &owned);
+    if (!job)
+        return NULL;
+    if (!is_owner(req, job)) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_AUTHORIZED, "not your job");
+        if (owned)
+            bl_job_delete(job);
+        return NULL;
+    }
+    if (owned || bl_job_is_terminal(job)) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_POSSIBLE, "job %d is already %s", job->id,
+                          bl_job_state_string(job->state));
+        if (owned)
+            bl_job_delete(job);
+        return NULL;
+    }
+    return job;
+}
+
+bool bl_ipp_send_document(bl_ipp_req_t *req)
+{
+    bl_job_t *job = own_active_job(req);
+    ipp_attribute_t *last = ippFindAttribute(req->request, "last-document", IPP_TAG_ZERO);
+    if (job && (!last || ippGetValueTag(last) != IPP_TAG_BOOLEAN || ippGetCount(last) != 1)) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "missing or bad last-document");
+        job = NULL;
+    }
+    if (job && job->doc_state != BL_DOC_NONE) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_MULTIPLE_JOBS_NOT_SUPPORTED,
+                          "a job takes one document");
+        job = NULL;
+    }
+    if (job) {
+        ipp_attribute_t *df = ippFindAttribute(req->request, "document-format", IPP_TAG_ZERO);
+        const char *fmt = df ? ippGetString(df, 0, NULL) : NULL;
+        if (df && (ippGetValueTag(df) != IPP_TAG_MIMETYPE || !fmt || strlen(fmt) > 127)) {
+            bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "bad document-format");
+            job = NULL;
+        } else if (fmt) {
+            bool ok = !strcmp(fmt, "application/octet-stream");
+            for (size_t i = 0; job->printer && i < job->printer->num_formats; i++)
+                ok = ok || !strcmp(fmt, job->printer->formats[i]);
+            if (!ok) {
+                bl_ipp_set_status(req, IPP_STATUS_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED,
+                                  "document-format %s is not supported", fmt);
+                job = NULL;
+            } else {
+                snprintf(job->params.format, sizeof(job->params.format), "%s", fmt);
+            }
+        }
+    }
+    if (!job || !bl_ipp_doc_begin(req, job)) {
+        bl_ipp_respond(req);
+        return false;
+    }
+    return true;
+}
+
+void bl_ipp_close_job(bl_ipp_req_t *req)
+{
+    bl_job_t *job = own_active_job(req);
+    if (!job)
+        return;
+    int id = job->id;
+    bl_job_close(job);
+    ippAddInteger(req->response, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-id", id);
+}
+
+void bl_ipp_cancel_job(bl_ipp_req_t *req)
+{
+    bl_job_t *job = own_active_job(req);
+    if (!job)
+        return;
+    bl_log(BL_LOG_INFO, "job %d: canceled by %s", job->id, req->user);
+    bl_job_cancel(job, "job-canceled-by-user");
+}
+
+void bl_ipp_cancel_my_jobs(bl_ipp_req_t *req)
+{
+    bl_system_t *sys = req->sys;
+    // Collect first: canceling may remove jobs from the active list.
+    int ids[1024];
+    size_t n = 0;
+    for (size_t i = 0; i < sys->num_active && n < 1024; i++) {
+        bl_job_t *job = sys->active[i];
+        if ((!req->printer || job->printer == req->printer) &&
+            !strcmp(job->params.user, req->user) && !bl_job_is_terminal(job))
+            ids[n++] = job->id;
+    }
+    for (size_t i = 0; i < n; i++) {
+        bl_job_t *job = bl_job_find(sys, ids[i]);
+        if (job)
+            bl_job_cancel(job, "job-canceled-by-user");
+    }
+}
+
+void bl_ipp_hold_job(bl_ipp_req_t *req)
+{
+    bl_job_t *job = own_active_job(req);
+    if (job && !bl_job_hold(job))
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_POSSIBLE, "job %d cannot be held now", job->id);
+}
+
+void bl_ipp_release_job(bl_ipp_req_t *req)
+{
+    bl_job_t *job = own_active_job(req);
+    if (job && !bl_job_release(job))
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_POSSIBLE, "job %d is not held", job->id);
+}
+
+static void add_time(ipp_t *r, ipp_attribute_t *ra, const char *name, const char *date_name,
+                     time_t t, bool all)
+{
+    if (bl_ipp_wants(ra, name, "job-description", all)) {
+        if (t)
+            ippAddInteger(r, IPP_TAG_JOB, IPP_TAG_INTEGER, name, (int)t);
+        else
+            ippAddOutOfBand(r, IPP_TAG_JOB, IPP_TAG_NOVALUE, name);
+    }
+    if (bl_ipp_wants(ra, date_name, "job-description", all)) {
+        if (t)
+            ippAddDate(r, IPP_TAG_JOB, date_name, ippTimeToDate(t));
+        else
+            ippAddOutOfBand(r, IPP_TAG_JOB, IPP_TAG_NOVALUE, date_name);
+    }
+}
+
+static void add_counters(ipp_t *r, ipp_attribute_t *ra, const bl_job_t *job, bool all)
+{
+    const struct {
+        const char *name;
+        int value;
+    } c[] = {{"job-impressions-completed", job->impressions},
+             {"job-media-sheets-completed", job->sheets},
+             {"job-pages-completed", job->pages},
+             {"job-k-octets", (int)((job->doc_size + 1023) / 1024)}};
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        if (bl_ipp_wants(ra, c[i].name, "job-description", all))
+            ippAddInteger(r, IPP_TAG_JOB, IPP_TAG_INTEGER, c[i].name, c[i].value);
+    }
+    if (job->pages && bl_ipp_wants(ra, "job-impressions", "job-description", all))
+        ippAddInteger(r, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-impressions", job->pages);
+}
+
+static void add_template(ipp_t *r, ipp_attribute_t *ra, const bl_job_t *job, bool all)
+{
+    const bl_job_params_t *p = &job->params;
+    if (bl_ipp_wants(ra, "copies", "job-template", all))
+        ippAddInteger(r, IPP_TAG_JOB, IPP_TAG_INTEGER, "copies", p->copies > 0 ? p->copies : 1);
+    if (p->sides[0] && bl_ipp_wants(ra, "sides", "job-template", all))
+        ippAddString(r, IPP_TAG_JOB, IPP_TAG_KEYWORD, "sides", NULL, p->sides);
+    if (p->color_mode[0] && bl_ipp_wants(ra, "print-color-mode", "job-template", all))
+        ippAddString(r, IPP_TAG_JOB, IPP_TAG_KEYWORD, "print-color-mode", NULL, p->color_mode);
+    if (p->media[0] && bl_ipp_wants(ra, "media", "job-template", all))
+        ippAddString(r, IPP_TAG_JOB, IPP_TAG_KEYWORD, "media", NULL, p->media);
+    if (p->resolution && bl_ipp_wants(ra, "printer-resolution", "job-template", all))
+        ippAddResolution(r, IPP_TAG_JOB, "printer-resolution", IPP_RES_PER_INCH, p->resolution,
+                         p->resolution);
+    if (p->quality && bl_ipp_wants(ra, "print-quality", "job-template", all))
+        ippAddInteger(r, IPP_TAG_JOB, IPP_TAG_ENUM, "print-quality", p->quality);
+    if (bl_ipp_wants(ra, "job-hold-until", "job-template", all))
+        ippAddString(r, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-hold-until", NULL,
+                     p->hold ? "indefinite" : "no-hold");
+    if (bl_ipp_wants(ra, "job-priority", "job-template", all))
+        ippAddInteger(r, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-priority", 50);
+}
+
+// The job's state triple; the creation replies (Print-Job, Create-Job) carry just these + ids.
+static void add_state(ipp_t *r, ipp_attribute_t *ra, const bl_job_t *job, bool all)
+{
+    if (bl_ipp_wants(ra, "job-state", "job-description", all))
+        ippAddInteger(r, IPP_TAG_JOB, IPP_TAG_ENUM, "job-state", (int)job->state);
+    if (bl_ipp_wants(ra, "job-state-reasons", "job-description", all)) {
+        if (job->num_reasons == 0) {
+            ippAddString(r, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-state-reasons", NULL,
+                         bl_job_is_terminal(job) ? (job->state == BL_JOB_COMPLETED
+                                                        ? "job-completed-successfully"
+                                                        : "none")
+                                                 : "none");
+        } else {
+            const char *v[BL_JOB_MAX_REASONS];
+            for (size_t i = 0; i < job->num_reasons; i++)
+                v[i] = job->reasons[i];
+            ippAddStrings(r, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-state-reasons",
+                          (int)job->num_reasons, NULL, v);
+        }
+    }
+    if (job->message[0] && bl_ipp_wants(ra, "job-state-message", "job-description", all))
+        ippAddString(r, IPP_TAG_JOB, IPP_TAG_TEXT, "job-state-message", NULL, job->message);
+}
+
+void bl_ipp_add_job_attrs(bl_ipp_req_t *req, bl_job_t *job, ipp_attribute_t *ra,
+                          bl_job_attrs_t mode)
+{
+    ipp_t *r = req->response;
+    char uri[1100];
+    bool created = mode == BL_JOB_ATTRS_CREATED;
+    bool all = mode == BL_JOB_ATTRS_ALL;
+    // job-id and job-uri identify every job in a reply, whatever was requested.
+    ippAddInteger(r, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-id", job->id);
+    bl_ipp_job_uri(req, job, uri, sizeof(uri));
+    ippAddString(r, IPP_TAG_JOB, IPP_TAG_URI, "job-uri", NULL, uri);
+    if (created) {
+        add_state(r, NULL, job, true);
+        return;
+    }
+    add_state(r, ra, job, all);
+    if (bl_ipp_wants(ra, "job-uuid", "job-description", all))
+        ippAddString(r, IPP_TAG_JOB, IPP_TAG_URI, "job-uuid", NULL, job->uuid);
+    if (bl_ipp_wants(ra, "job-printer-uri", "job-description", all)) {
+        bl_ipp_printer_uri(req, job->printer_name, uri, sizeof(uri));
+        ippAddString(r, IPP_TAG_JOB, IPP_TAG_URI, "job-printer-uri", NULL, uri);
+    }
+    if (bl_ipp_wants(ra, "job-name", "job-description", all))
+        ippAddString(r, IPP_TAG_JOB, IPP_TAG_NAME, "job-name", NULL, job->params.name);
+    if (bl_ipp_wants(ra, "job-originating-user-name", "job-description", all))
+        ippAddString(r, IPP_TAG_JOB, IPP_TAG_NAME, "job-originating-user-name", NULL,
+                     job->params.user);
+    if (bl_ipp_wants(ra, "document-format", "job-description", all))
+        ippAddString(r, IPP_TAG_JOB, IPP_TAG_MIMETYPE, "document-format", NULL,
+                     job->params.format[0] ? job->params.format : "application/octet-stream");
+    if (job->format_detected[0] &&
+        bl_ipp_wants(ra, "document-format-detected", "job-description", all))
+        ippAddString(r, IPP_TAG_JOB, IPP_TAG_MIMETYPE, "document-format-detected", NULL,
+                     job->format_detected);
+    if (bl_ipp_wants(ra, "number-of-documents", "job-description", all))
+        ippAddInteger(r, IPP_TAG_JOB, IPP_TAG_INTEGER, "number-of-documents",
+                      job->doc_state == BL_DOC_NONE ? 0 : 1);
+    if (bl_ipp_wants(ra, "job-printer-up-time", "job-description", all))
+        ippAddInteger(r, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-printer-up-time",
+                      (int)(bl_system_now() - req->sys->boot_time + 1));
+    add_time(r, ra, "time-at-creation", "date-time-at-creation", job->created, all);
+    add_time(r, ra, "time-at-processing", "date-time-at-processing", job->processing, all);
+    add_time(r, ra, "time-at-completed", "date-time-at-completed", job->completed, all);
+    add_counters(r, ra, job, all);
+    add_template(r, ra, job, all);
+}
+
+void bl_ipp_get_job_attributes(bl_ipp_req_t *req)
+{
+    ipp_attribute_t *ra = ippFindAttribute(req->request, "requested-attributes", IPP_TAG_ZERO);
+    if (ra && ippGetValueTag(ra) != IPP_TAG_KEYWORD) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "requested-attributes must be keywords");
+        return;
+    }
+    bool owned;
+    bl_job_t *job = target_job(req, &owned);
+    if (!job)
+        return;
+    bl_ipp_add_job_attrs(req, job, ra, BL_JOB_ATTRS_ALL);
+    if (owned)
+        bl_job_delete(job);
+}
+
+typedef struct jobs_ctx {
+    bl_ipp_req_t *req;
+    ipp_attribute_t *ra;
+    int limit, count;
+} jobs_ctx_t;
+
+static bool add_one_job(void *arg, bl_job_t *job)
+{
+    jobs_ctx_t *c = arg;
+    if (c->limit && c->count >= c->limit)
+        return false;
+    if (c->count++)
+        ippAddSeparator(c->req->response);
+    bl_ipp_add_job_attrs(c->req, job, c->ra, BL_JOB_ATTRS_LIST);
+    return true;
+}
+
+// which-jobs, my-jobs, limit and requested-attributes of Get-Jobs; false if refused.
+static bool get_jobs_args(bl_ipp_req_t *req, const char **which, bool *mine, int *limit,
+                          ipp_attribute_t **ra)
+{
+    ipp_attribute_t *a;
+    *which = "not-completed";
+    *mine = false;
+    *limit = 0;
+    *ra = ippFindAttribute(req->request, "requested-attributes", IPP_TAG_ZERO);
+    if (*ra && ippGetValueTag(*ra) != IPP_TAG_KEYWORD) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "requested-attributes must be keywords");
+        return false;
+    }
+    if ((a = ippFindAttribute(req->request, "which-jobs", IPP_TAG_ZERO))) {
+        const char *w = ippGetString(a, 0, NULL);
+        if (ippGetValueTag(a) != IPP_TAG_KEYWORD || !w ||
+            (strcmp(w, "completed") && strcmp(w, "not-completed") && strcmp(w, "all"))) {
+            bl_ipp_set_status(req, IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES,
+                              "which-jobs value is not supported");
+            bl_ipp_unsupported(req, a);
+            return false;
+        }
+        *which = w;
+    }
+    if ((a = ippFindAttribute(req->request, "my-jobs", IPP_TAG_ZERO))) {
+        if (ippGetValueTag(a) != IPP_TAG_BOOLEAN) {
+            bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "bad my-jobs");
+            return false;
+        }
+        *mine = ippGetBoolean(a, 0);
+    }
+    if ((a = ippFindAttribute(req->request, "limit", IPP_TAG_ZERO))) {
+        if (ippGetValueTag(a) != IPP_TAG_INTEGER || ippGetInteger(a, 0) < 1) {
+            bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "bad limit");
+            return false;
+        }
+        *limit = ippGetInteger(a, 0);
+    }
+    return true;
+}
+
+void bl_ipp_get_jobs(bl_ipp_req_t *req)
+{
+    const char *which;
+    bool mine;
+    jobs_ctx_t c = {req, NULL, 0, 0};
+    if (!get_jobs_args(req, &which, &mine, &c.limit, &c.ra))
+        return;
+    const char *user = mine ? req->user : NULL;
+    bl_system_t *sys = req->sys;
+    if (strcmp(which, "completed")) {
+        for (size_t i = 0; i < sys->num_active; i++) {
+            bl_job_t *job = sys->active[i];
+            if ((req->printer && job->printer != req->printer) ||
+                (user && strcmp(user, job->params.user)))
+                continue;
+            if (!add_one_job(&c, job))
+                break;
+        }
+    }
+    if (strcmp(which, "not-completed") && (!c.limit || c.count < c.limit))
+        bl_job_visit_history(sys, req->printer ? req->printer->name : NULL, user,
+                             c.limit ? c.limit - c.count : 0, add_one_job, &c);
+}

@@ -1,0 +1,192 @@
+// IPP operations on a printer: Get-Printer-Attributes, Print-Job, Validate-Job, Create-Job, Identify-Printer.
+// Licensed under the Apache License, Version 2.0.
+#include "ipp/ipp-private.h"
+
+#include "ipp/printer-attrs.h"
+#include "server/config.h"
+#include "server/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+// The static description of p as this client reaches it (URIs carry host and port).
+static ipp_t *printer_attrs(bl_ipp_req_t *req, bl_printer_t *p)
+{
+    char key[320];
+    snprintf(key, sizeof(key), "%s:%d", req->host, req->peer.port);
+    if (p->attrs && !strcmp(key, p->attrs_key))
+        return p->attrs;
+    ippDelete(p->attrs);
+    p->attrs = NULL;
+
+    char ipp_uri[1024], ipps_uri[1024], more[1024];
+    const char *scheme_host = req->peer.port ? req->host : "localhost";
+    httpAssembleURIf(HTTP_URI_CODING_ALL, ipp_uri, sizeof(ipp_uri), "ipp", NULL, scheme_host,
+                     req->peer.port, "/ipp/print/%s", p->name);
+    httpAssembleURIf(HTTP_URI_CODING_ALL, ipps_uri, sizeof(ipps_uri), "ipps", NULL, scheme_host,
+                     req->peer.port, "/ipp/print/%s", p->name);
+    httpAssembleURIf(HTTP_URI_CODING_ALL, more, sizeof(more), "http", NULL, scheme_host,
+                     req->peer.port, "/printers/%s", p->name);
+    const char *uris[2] = {ipp_uri, ipps_uri};
+    const char *security[2] = {"none", "tls"};
+    const bl_printer_conf_t *c = p->conf;
+    bl_queue_info_t q = {
+        .name = p->name,
+        .info = c->info ? c->info : p->name,
+        .location = c->location ? c->location : "",
+        .make_model = c->make_model,
+        .uuid = p->uuid,
+        .uris = uris,
+        .uri_security = security,
+        .num_uris = req->peer.port ? 2 : 1,
+        .formats = (const char *const *)p->formats,
+        .num_formats = p->num_formats,
+        .default_sides = c->default_sides,
+        .default_color_mode = c->default_color_mode,
+        .default_media = c->default_media,
+        .hold_by_default = c->release_mode == BL_RELEASE_HOLD,
+        .more_info_uri = more,
+    };
+    p->attrs = bl_printer_attrs_build(&q, p->caps);
+    snprintf(p->attrs_key, sizeof(p->attrs_key), "%s", key);
+    return p->attrs;
+}
+
+void bl_ipp_add_printer_attrs(bl_ipp_req_t *req, bl_printer_t *p, ipp_attribute_t *ra)
+{
+    ipp_t *all = printer_attrs(req, p);
+    if (all)
+        bl_ipp_copy_requested(req->response, all, ra);
+    const char *reasons[BL_PRINTER_MAX_REASONS + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < p->num_reasons; i++)
+        reasons[n++] = p->reasons[i];
+    if (n == 0)
+        reasons[n++] = "none";
+    bl_queue_state_t s = {
+        .state = (int)p->state,
+        .reasons = reasons,
+        .num_reasons = n,
+        .accepting = p->accepting,
+        .queued_job_count = bl_printer_queued_jobs(p),
+        .state_change_time = p->state_time,
+        .config_change_time = p->config_time,
+        .boot_time = p->sys->boot_time,
+        .now = bl_system_now(),
+        .message = p->message,
+    };
+    ipp_t *dyn = ippNew();
+    bl_printer_attrs_add_state(dyn, &s);
+    if (bl_ipp_wants(ra, "device-uri", "printer-description", true) && p->conf->device_uri &&
+        req->peer.local)
+        ippAddString(dyn, IPP_TAG_PRINTER, IPP_TAG_URI, "device-uri", NULL, p->conf->device_uri);
+    bl_ipp_copy_requested(req->response, dyn, ra);
+    ippDelete(dyn);
+}
+
+// requested-attributes must be keywords.
+static bool requested_ok(bl_ipp_req_t *req, ipp_attribute_t **ra)
+{
+    *ra = ippFindAttribute(req->request, "requested-attributes", IPP_TAG_ZERO);
+    if (*ra && (ippGetValueTag(*ra) != IPP_TAG_KEYWORD || ippGetGroupTag(*ra) != IPP_TAG_OPERATION)) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "requested-attributes must be keywords");
+        return false;
+    }
+    return true;
+}
+
+void bl_ipp_get_printer_attributes(bl_ipp_req_t *req)
+{
+    ipp_attribute_t *ra;
+    if (!requested_ok(req, &ra))
+        return;
+    ipp_attribute_t *df = ippFindAttribute(req->request, "document-format", IPP_TAG_ZERO);
+    if (df && ippGetValueTag(df) != IPP_TAG_MIMETYPE) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "bad document-format");
+        return;
+    }
+    bl_ipp_add_printer_attrs(req, req->printer, ra);
+}
+
+static bool accepting(bl_ipp_req_t *req)
+{
+    if (!req->printer->accepting) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_ACCEPTING_JOBS, "the queue is not accepting jobs");
+        return false;
+    }
+    return true;
+}
+
+void bl_ipp_validate_job(bl_ipp_req_t *req)
+{
+    bl_job_params_t params;
+    if (!accepting(req) || !bl_ipp_job_params(req, req->printer, &params))
+        return;
+}
+
+bool bl_ipp_doc_begin(bl_ipp_req_t *req, bl_job_t *job)
+{
+    if (!bl_job_doc_open(job)) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_DEVICE, "the spool cannot take the document");
+        return false;
+    }
+    req->doc_job = job;
+    return true;
+}
+
+bool bl_ipp_print_job(bl_ipp_req_t *req)
+{
+    bl_job_params_t params;
+    if (!accepting(req) || !bl_ipp_job_params(req, req->printer, &params)) {
+        bl_ipp_respond(req);
+        return false;
+    }
+    bl_job_t *job = bl_job_create(req->printer, &params);
+    if (!job || !bl_ipp_doc_begin(req, job)) {
+        if (job)
+            bl_job_delete(job);
+        else
+            bl_ipp_set_status(req, IPP_STATUS_ERROR_INTERNAL, "out of memory");
+        bl_ipp_respond(req);
+        return false;
+    }
+    return true;
+}
+
+static void on_job_registered(void *arg, bl_job_t *job, bool ok)
+{
+    bl_ipp_req_t *req = arg;
+    req->waiting = false;
+    if (ok)
+        bl_ipp_add_job_attrs(req, job, NULL, BL_JOB_ATTRS_CREATED);
+    else
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_DEVICE, "could not store the job");
+    bl_ipp_respond(req);
+    if (req->orphaned)
+        bl_ipp_req_delete(req);
+}
+
+void bl_ipp_create_job(bl_ipp_req_t *req)
+{
+    bl_job_params_t params;
+    if (!accepting(req) || !bl_ipp_job_params(req, req->printer, &params))
+        return;
+    bl_job_t *job = bl_job_create(req->printer, &params);
+    if (!job) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_INTERNAL, "out of memory");
+        return;
+    }
+    req->waiting = true;
+    bl_job_register(job, on_job_registered, req);
+}
+
+void bl_ipp_identify_printer(bl_ipp_req_t *req)
+{
+    ipp_attribute_t *a = ippFindAttribute(req->request, "identify-actions", IPP_TAG_ZERO);
+    if (a && ippGetValueTag(a) != IPP_TAG_KEYWORD) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "bad identify-actions");
+        return;
+    }
+    // A Blatt queue identifies itself in the log; the device is not disturbed.
+    bl_log(BL_LOG_INFO, "printer %s: identify requested by %s", req->printer->name, req->user);
+}

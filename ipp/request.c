@@ -1,0 +1,530 @@
+// IPP requests: validation common to every operation (RFC 8011 4.1), target look-up, dispatch.
+// Licensed under the Apache License, Version 2.0.
+#include "ipp/ipp-private.h"
+
+#include "server/config.h"
+#include "server/log.h"
+
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bl_ipp_req_t *bl_ipp_req_create(bl_system_t *sys, const bl_ipp_peer_t *peer, const char *path,
+                                bl_ipp_respond_cb respond, void *arg)
+{
+    bl_ipp_req_t *req = calloc(1, sizeof(*req));
+    if (!req)
+        return NULL;
+    req->sys = sys;
+    req->peer = *peer;
+    snprintf(req->address, sizeof(req->address), "%s", peer->address ? peer->address : "");
+    snprintf(req->host, sizeof(req->host), "%s", peer->host ? peer->host : "localhost");
+    snprintf(req->path, sizeof(req->path), "%s", path);
+    req->peer.address = req->address;
+    req->peer.host = req->host;
+    req->respond = respond;
+    req->arg = arg;
+    return req;
+}
+
+void bl_ipp_req_delete(bl_ipp_req_t *req)
+{
+    if (!req)
+        return;
+    if (req->waiting) {
+        // A commit callback still points at req: it frees it.
+        req->orphaned = true;
+        return;
+    }
+    if (req->doc_job) {
+        bl_job_doc_abort(req->doc_job);
+        req->doc_job = NULL;
+    }
+    ippDelete(req->request);
+    ippDelete(req->response);
+    free(req);
+}
+
+void bl_ipp_respond(bl_ipp_req_t *req)
+{
+    if (req->responded)
+        return;
+    req->responded = true;
+    ipp_t *resp = req->response;
+    req->response = NULL;
+    if (req->orphaned) {
+        ippDelete(resp);
+        return;
+    }
+    req->respond(req->arg, resp);
+}
+
+void bl_ipp_set_status(bl_ipp_req_t *req, ipp_status_t status, const char *fmt, ...)
+{
+    ippSetStatusCode(req->response, status);
+    if (!fmt)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ipp_attribute_t *old = ippFindAttribute(req->response, "status-message", IPP_TAG_TEXT);
+    if (old)
+        ippDeleteAttribute(req->response, old);
+    ippAddString(req->response, IPP_TAG_OPERATION, IPP_TAG_TEXT, "status-message", NULL, msg);
+    if (status >= IPP_STATUS_ERROR_BAD_REQUEST)
+        bl_log(BL_LOG_DEBUG, "ipp %s from %s: %s: %s", ippOpString(req->op), req->address,
+               ippErrorString(status), msg);
+}
+
+void bl_ipp_req_fail(bl_ipp_req_t *req, ipp_status_t status, const char *message)
+{
+    ippDelete(req->response);
+    req->response = ippNew();
+    ippSetVersion(req->response, 2, 0);
+    ippSetRequestId(req->response, 1);
+    ippAddString(req->response, IPP_TAG_OPERATION, IPP_TAG_CHARSET, "attributes-charset", NULL,
+                 "utf-8");
+    ippAddString(req->response, IPP_TAG_OPERATION, IPP_TAG_LANGUAGE,
+                 "attributes-natural-language", NULL, "en");
+    bl_ipp_set_status(req, status, "%s", message);
+    bl_ipp_respond(req);
+}
+
+void bl_ipp_unsupported(bl_ipp_req_t *req, ipp_attribute_t *attr)
+{
+    if (!ippFindAttribute(req->response, ippGetName(attr), IPP_TAG_ZERO) ||
+        ippGetGroupTag(ippFindAttribute(req->response, ippGetName(attr), IPP_TAG_ZERO)) !=
+            IPP_TAG_UNSUPPORTED_GROUP)
+        ippCopyAttribute(req->response, attr, 0);
+    // ippCopyAttribute keeps the source group; move the copy to the unsupported group.
+    ipp_attribute_t *last = ippGetLast(req->response);
+    if (last && !strcmp(ippGetName(last), ippGetName(attr)))
+        ippSetGroupTag(req->response, &last, IPP_TAG_UNSUPPORTED_GROUP);
+}
+
+bool bl_ipp_keyword_ok(const char *s, size_t max)
+{
+    size_t n = 0;
+    if (!s || !*s)
+        return false;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (n >= max || !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                          c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+void bl_ipp_printer_uri(const bl_ipp_req_t *req, const char *name, char *buf, size_t len)
+{
+    const char *scheme = req->peer.tls ? "ipps" : "ipp";
+    if (req->peer.port)
+        httpAssembleURIf(HTTP_URI_CODING_ALL, buf, (int)len, scheme, NULL, req->host,
+                         req->peer.port, "/ipp/print/%s", name);
+    else
+        httpAssembleURIf(HTTP_URI_CODING_ALL, buf, (int)len, scheme, NULL, "localhost", 0,
+                         "/ipp/print/%s", name);
+}
+
+void bl_ipp_job_uri(const bl_ipp_req_t *req, const bl_job_t *job, char *buf, size_t len)
+{
+    char base[1024];
+    bl_ipp_printer_uri(req, job->printer_name, base, sizeof(base));
+    snprintf(buf, len, "%s/%d", base, job->id);
+}
+
+bool bl_ipp_wants(ipp_attribute_t *ra, const char *name, const char *group, bool dflt)
+{
+    if (!ra)
+        return dflt;
+    int n = ippGetCount(ra);
+    for (int i = 0; i < n; i++) {
+        const char *v = ippGetString(ra, i, NULL);
+        if (!v)
+            continue;
+        if (!strcmp(v, name) || !strcmp(v, "all") || (group && !strcmp(v, group)))
+            return true;
+    }
+    return false;
+}
+
+// Who is asking: the Unix-socket peer's account, else requesting-user-name, else anonymous.
+static void find_user(bl_ipp_req_t *req)
+{
+    if (req->peer.has_uid) {
+        struct passwd pw, *res = NULL;
+        char buf[1024];
+        if (getpwuid_r(req->peer.uid, &pw, buf, sizeof(buf), &res) == 0 && res) {
+            snprintf(req->user, sizeof(req->user), "%s", pw.pw_name);
+            return;
+        }
+    }
+    ipp_attribute_t *a = ippFindAttribute(req->request, "requesting-user-name", IPP_TAG_ZERO);
+    const char *name = NULL;
+    if (a && ippGetGroupTag(a) == IPP_TAG_OPERATION &&
+        (ippGetValueTag(a) == IPP_TAG_NAME || ippGetValueTag(a) == IPP_TAG_NAMELANG) &&
+        ippGetCount(a) == 1)
+        name = ippGetString(a, 0, NULL);
+    if (name && *name && strlen(name) < sizeof(req->user)) {
+        // Control characters never reach logs, files or other clients.
+        size_t i;
+        for (i = 0; name[i] && (unsigned char)name[i] >= 0x20 && name[i] != 0x7f; i++)
+            ;
+        if (!name[i]) {
+            snprintf(req->user, sizeof(req->user), "%s", name);
+            return;
+        }
+    }
+    snprintf(req->user, sizeof(req->user), "anonymous");
+}
+
+// Checks version, request-id and the charset/language pair that must come first.
+static bool check_header(bl_ipp_req_t *req)
+{
+    int minor = 0, major = ippGetVersion(req->request, &minor);
+    if (major < 1 || major > 2) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_VERSION_NOT_SUPPORTED,
+                          "IPP version %d.%d is not supported", major, minor);
+        return false;
+    }
+    if (ippGetRequestId(req->request) <= 0) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "request-id must be positive");
+        return false;
+    }
+    ipp_attribute_t *a = ippFirstAttribute(req->request);
+    if (!a || ippGetGroupTag(a) != IPP_TAG_OPERATION || !ippGetName(a) ||
+        strcmp(ippGetName(a), "attributes-charset") || ippGetValueTag(a) != IPP_TAG_CHARSET ||
+        ippGetCount(a) != 1) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST,
+                          "attributes-charset must be the first attribute");
+        return false;
+    }
+    const char *cs = ippGetString(a, 0, NULL);
+    a = ippNextAttribute(req->request);
+    if (!a || ippGetGroupTag(a) != IPP_TAG_OPERATION || !ippGetName(a) ||
+        strcmp(ippGetName(a), "attributes-natural-language") ||
+        ippGetValueTag(a) != IPP_TAG_LANGUAGE || ippGetCount(a) != 1) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST,
+                          "attributes-natural-language must be the second attribute");
+        return false;
+    }
+    if (!cs || (strcasecmp(cs, "utf-8") && strcasecmp(cs, "us-ascii"))) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_CHARSET, "charset %s is not supported",
+                          cs ? cs : "(none)");
+        return false;
+    }
+    return true;
+}
+
+// Every attribute must sit in a group and the operation group must not repeat names.
+static bool check_groups(bl_ipp_req_t *req)
+{
+    ipp_tag_t last = IPP_TAG_ZERO;
+    for (ipp_attribute_t *a = ippFirstAttribute(req->request); a;
+         a = ippNextAttribute(req->request)) {
+        ipp_tag_t g = ippGetGroupTag(a);
+        const char *name = ippGetName(a);
+        if (!name) {
+            last = g;
+            continue;
+        }
+        if (g == IPP_TAG_ZERO) {
+            bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "attribute outside a group");
+            return false;
+        }
+        if (g < last && g != IPP_TAG_ZERO) {
+            bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "attribute groups out of order");
+            return false;
+        }
+        last = g;
+        if (ippGetCount(a) < 1) {
+            bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "%s has no value", name);
+            return false;
+        }
+    }
+    return true;
+}
+
+// Splits an IPP path into a queue name and an optional job id.
+static bool parse_target_path(bl_ipp_req_t *req, const char *path, char *name, size_t len,
+                              int *job_id)
+{
+    name[0] = '\0';
+    *job_id = 0;
+    const char *rest = NULL;
+    if (!strncmp(path, "/ipp/print/", 11))
+        rest = path + 11;
+    else if (!strncmp(path, "/printers/", 10))
+        rest = path + 10;
+    else if (!strcmp(path, "/ipp/print") || !strcmp(path, "/")) {
+        req->all_printers = !strcmp(path, "/");
+        return true;
+    } else if (!strncmp(path, "/jobs/", 6)) {
+        char *end = NULL;
+        long id = strtol(path + 6, &end, 10);
+        if (!end || *end || id <= 0 || id > 0x7fffffff)
+            return false;
+        *job_id = (int)id;
+        return true;
+    } else
+        return false;
+    size_t n = strcspn(rest, "/");
+    if (n == 0 || n >= len)
+        return false;
+    memcpy(name, rest, n);
+    name[n] = '\0';
+    if (rest[n] == '/') {
+        char *end = NULL;
+        long id = strtol(rest + n + 1, &end, 10);
+        if (!end || *end || id <= 0 || id > 0x7fffffff)
+            return false;
+        *job_id = (int)id;
+    }
+    return true;
+}
+
+static bool is_job_op(ipp_op_t op)
+{
+    return op == IPP_OP_SEND_DOCUMENT || op == IPP_OP_CLOSE_JOB || op == IPP_OP_CANCEL_JOB ||
+           op == IPP_OP_GET_JOB_ATTRIBUTES || op == IPP_OP_HOLD_JOB || op == IPP_OP_RELEASE_JOB;
+}
+
+static bool is_printer_op(ipp_op_t op)
+{
+    return op == IPP_OP_PRINT_JOB || op == IPP_OP_VALIDATE_JOB || op == IPP_OP_CREATE_JOB ||
+           op == IPP_OP_GET_PRINTER_ATTRIBUTES || op == IPP_OP_GET_JOBS ||
+           op == IPP_OP_CANCEL_MY_JOBS || op == IPP_OP_IDENTIFY_PRINTER;
+}
+
+// Resolves printer-uri / job-uri (+ job-id) to req->printer and req->job_id.
+static bool resolve_target(bl_ipp_req_t *req)
+{
+    ipp_attribute_t *uri_attr = NULL;
+    const char *kind = "printer-uri";
+    if (is_job_op(req->op)) {
+        uri_attr = ippFindAttribute(req->request, "job-uri", IPP_TAG_ZERO);
+        if (uri_attr)
+            kind = "job-uri";
+    }
+    if (!uri_attr)
+        uri_attr = ippFindAttribute(req->request, "printer-uri", IPP_TAG_ZERO);
+    if (!uri_attr && !strcmp(kind, "printer-uri") && is_job_op(req->op))
+        kind = "job-uri";
+    if (!uri_attr) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "missing %s", kind);
+        return false;
+    }
+    if (ippGetGroupTag(uri_attr) != IPP_TAG_OPERATION || ippGetValueTag(uri_attr) != IPP_TAG_URI ||
+        ippGetCount(uri_attr) != 1) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "bad %s", ippGetName(uri_attr));
+        return false;
+    }
+    char scheme[32], userpass[256], host[256], resource[1024];
+    int port;
+    if (httpSeparateURI(HTTP_URI_CODING_ALL, ippGetString(uri_attr, 0, NULL), scheme,
+                        sizeof(scheme), userpass, sizeof(userpass), host, sizeof(host), &port,
+                        resource, sizeof(resource)) < HTTP_URI_STATUS_OK ||
+        (strcmp(scheme, "ipp") && strcmp(scheme, "ipps") && strcmp(scheme, "http") &&
+         strcmp(scheme, "https"))) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "bad %s", ippGetName(uri_attr));
+        return false;
+    }
+    char name[128];
+    int job_id = 0;
+    if (!parse_target_path(req, resource, name, sizeof(name), &job_id)) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_FOUND, "%s not found", ippGetName(uri_attr));
+        return false;
+    }
+    if (name[0]) {
+        req->printer = bl_system_find_printer(req->sys, name);
+        if (!req->printer) {
+            bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_FOUND, "no such printer");
+            return false;
+        }
+    } else if (!job_id && !req->all_printers) {
+        req->printer = req->sys->default_printer;
+        if (!req->printer) {
+            bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_FOUND, "no default printer");
+            return false;
+        }
+    }
+    if (is_job_op(req->op)) {
+        if (!strcmp(ippGetName(uri_attr), "printer-uri") || !job_id) {
+            ipp_attribute_t *id = ippFindAttribute(req->request, "job-id", IPP_TAG_ZERO);
+            if (!id || ippGetValueTag(id) != IPP_TAG_INTEGER || ippGetCount(id) != 1 ||
+                ippGetGroupTag(id) != IPP_TAG_OPERATION || ippGetInteger(id, 0) <= 0) {
+                bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "missing or bad job-id");
+                return false;
+            }
+            job_id = ippGetInteger(id, 0);
+        }
+        req->job_id = job_id;
+    } else if (job_id) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "printer-uri names a job");
+        return false;
+    }
+    if (req->all_printers && req->op != IPP_OP_GET_JOBS && req->op != IPP_OP_CANCEL_MY_JOBS &&
+        !is_job_op(req->op)) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_FOUND, "no such printer");
+        return false;
+    }
+    return true;
+}
+
+// Runs the operation. Returns true when it wants the document bytes.
+static bool dispatch(bl_ipp_req_t *req)
+{
+    switch (req->op) {
+    case IPP_OP_PRINT_JOB:
+        return bl_ipp_print_job(req);
+    case IPP_OP_SEND_DOCUMENT:
+        return bl_ipp_send_document(req);
+    case IPP_OP_VALIDATE_JOB:
+        bl_ipp_validate_job(req);
+        break;
+    case IPP_OP_CREATE_JOB:
+        bl_ipp_create_job(req);
+        break;
+    case IPP_OP_CLOSE_JOB:
+        bl_ipp_close_job(req);
+        break;
+    case IPP_OP_CANCEL_JOB:
+        bl_ipp_cancel_job(req);
+        break;
+    case IPP_OP_CANCEL_MY_JOBS:
+        bl_ipp_cancel_my_jobs(req);
+        break;
+    case IPP_OP_HOLD_JOB:
+        bl_ipp_hold_job(req);
+        break;
+    case IPP_OP_RELEASE_JOB:
+        bl_ipp_release_job(req);
+        break;
+    case IPP_OP_GET_JOB_ATTRIBUTES:
+        bl_ipp_get_job_attributes(req);
+        break;
+    case IPP_OP_GET_JOBS:
+        bl_ipp_get_jobs(req);
+        break;
+    case IPP_OP_GET_PRINTER_ATTRIBUTES:
+        bl_ipp_get_printer_attributes(req);
+        break;
+    case IPP_OP_IDENTIFY_PRINTER:
+        bl_ipp_identify_printer(req);
+        break;
+    case IPP_OP_GET_SYSTEM_ATTRIBUTES:
+        bl_ipp_get_system_attributes(req);
+        break;
+    case IPP_OP_GET_PRINTERS:
+    case IPP_OP_CUPS_GET_PRINTERS:
+        bl_ipp_get_printers(req);
+        break;
+    case IPP_OP_CUPS_GET_DEFAULT:
+        bl_ipp_cups_get_default(req);
+        break;
+    default:
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_OPERATION_NOT_SUPPORTED,
+                          "operation 0x%04x is not supported", (unsigned)req->op);
+        break;
+    }
+    if (!req->waiting)
+        bl_ipp_respond(req);
+    return false;
+}
+
+bool bl_ipp_req_start(bl_ipp_req_t *req, ipp_t *request)
+{
+    req->request = request;
+    req->op = ippGetOperation(request);
+    req->response = ippNewResponse(request);
+    if (!req->response) {
+        bl_ipp_req_fail(req, IPP_STATUS_ERROR_INTERNAL, "out of memory");
+        return false;
+    }
+    // ippNewResponse copies charset/language only when present; keep the reply well-formed.
+    if (!ippFindAttribute(req->response, "attributes-charset", IPP_TAG_ZERO)) {
+        ippDelete(req->response);
+        req->response = NULL;
+        bl_ipp_req_fail(req, IPP_STATUS_ERROR_BAD_REQUEST,
+                        "attributes-charset must be the first attribute");
+        return false;
+    }
+    ippSetRequestId(req->response, ippGetRequestId(request) > 0 ? ippGetRequestId(request) : 1);
+    if (!check_header(req) || !check_groups(req)) {
+        bl_ipp_respond(req);
+        return false;
+    }
+    find_user(req);
+    if ((is_printer_op(req->op) || is_job_op(req->op)) && !resolve_target(req)) {
+        bl_ipp_respond(req);
+        return false;
+    }
+    bl_log(BL_LOG_DEBUG, "ipp %s from %s user %s path %s", ippOpString(req->op), req->address,
+           req->user, req->path);
+    return dispatch(req);
+}
+
+bool bl_ipp_req_document(bl_ipp_req_t *req, const uint8_t *data, size_t len)
+{
+    if (!req->doc_job || req->responded)
+        return false;
+    if (bl_job_doc_write(req->doc_job, data, len))
+        return true;
+    bool too_big = req->sys->config->max_document_size &&
+                   req->doc_job->doc_size + len > req->sys->config->max_document_size;
+    bl_log(BL_LOG_ERROR, "job %d: cannot spool document: %s", req->doc_job->id,
+           too_big ? "over MaxDocumentSize" : "write failed");
+    bl_job_doc_abort(req->doc_job);
+    req->doc_job = NULL;
+    if (too_big)
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_REQUEST_ENTITY, "document is too large");
+    else
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_DEVICE, "the spool cannot take the document");
+    bl_ipp_respond(req);
+    return false;
+}
+
+static void on_doc_durable(void *arg, bl_job_t *job, bool ok)
+{
+    bl_ipp_req_t *req = arg;
+    req->waiting = false;
+    req->doc_job = NULL;
+    if (!ok) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_DEVICE, "could not store the job");
+        bl_log(BL_LOG_ERROR, "job %d: could not be stored", job->id);
+        if (!job->registered)
+            bl_job_delete(job);
+    } else {
+        bl_ipp_add_job_attrs(req, job, NULL, BL_JOB_ATTRS_CREATED);
+    }
+    bl_ipp_respond(req);
+    if (req->orphaned)
+        bl_ipp_req_delete(req);
+}
+
+void bl_ipp_req_document_end(bl_ipp_req_t *req)
+{
+    if (!req->doc_job || req->responded)
+        return;
+    bl_job_t *job = req->doc_job;
+    if (job->doc_size == 0) {
+        // No document data: Print-Job is malformed; Send-Document just closes the job.
+        req->doc_job = NULL;
+        bl_job_doc_abort(job);
+        if (req->op == IPP_OP_PRINT_JOB) {
+            bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "no document data");
+        } else {
+            bl_job_close(job);
+            ippAddInteger(req->response, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-id", req->job_id);
+        }
+        bl_ipp_respond(req);
+        return;
+    }
+    req->waiting = true;
+    bl_job_doc_finish(job, on_doc_durable, req);
+}

@@ -1,0 +1,1 @@
+# man: build rules (included from the top Makefile.am).

@@ -1,0 +1,580 @@
+// blattd.conf: the table-driven configuration parser (see blattd.conf(5)).
+// Licensed under the Apache License, Version 2.0.
+//
+// One directive per line, `#` comments, <Printer NAME> blocks. Each directive is a row of
+// `directives`: its value type, bounds, the block it may appear in and where it is stored.
+// Every error names file:line. The daemon never writes this file.
+#include "server/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#ifndef BL_PKGLIBEXECDIR
+#define BL_PKGLIBEXECDIR "/usr/libexec/blatt"
+#endif
+#ifndef BL_PKGDATADIR
+#define BL_PKGDATADIR "/usr/share/blatt"
+#endif
+
+#define MAX_LINE 4096
+#define MAX_FILE (4u * 1024 * 1024)
+
+typedef enum vtype {
+    T_STRING,  // free text, max `max` bytes
+    T_PATH,    // absolute path
+    T_INT,     // integer in [min, max]
+    T_BOOL,    // Yes/No/On/Off/True/False
+    T_SIZE,    // bytes with K/M/G suffix, in [min, max]
+    T_SECONDS, // seconds with s/m/h suffix, in [min, max]
+    T_LEVEL,   // log level
+    T_LISTEN,  // ADDR:PORT, [v6]:PORT, *:PORT or /path
+    T_ENUM,    // one of `choices` (|-separated)
+    T_URI,     // DeviceURI
+    T_KEYWORD, // PWG keyword charset
+    T_NAME,    // printer name (DefaultPrinter)
+} vtype_t;
+
+typedef enum scope { S_GLOBAL, S_PRINTER } scope_t;
+
+typedef struct directive {
+    const char *name;
+    vtype_t type;
+    scope_t scope;
+    long long min, max;
+    const char *choices;
+    size_t offset; // into bl_config_t or bl_printer_conf_t
+} directive_t;
+
+#define G(f) offsetof(bl_config_t, f)
+#define P(f) offsetof(bl_printer_conf_t, f)
+
+static const directive_t directives[] = {
+    {"Listen", T_LISTEN, S_GLOBAL, 0, 0, NULL, 0},
+    {"LocalSocket", T_PATH, S_GLOBAL, 0, 0, NULL, G(local_socket)},
+    {"StateDir", T_PATH, S_GLOBAL, 0, 0, NULL, G(state_dir)},
+    {"LogLevel", T_LEVEL, S_GLOBAL, 0, 0, NULL, G(log_level)},
+    {"LogFile", T_STRING, S_GLOBAL, 0, 1023, NULL, G(log_file)},
+    {"AccessLog", T_STRING, S_GLOBAL, 0, 1023, NULL, G(access_log)},
+    {"ServerName", T_STRING, S_GLOBAL, 0, 255, NULL, G(server_name)},
+    {"DataDir", T_PATH, S_GLOBAL, 0, 0, NULL, G(data_dir)},
+    {"FilterDir", T_PATH, S_GLOBAL, 0, 0, NULL, G(filter_dir)},
+    {"BackendDir", T_PATH, S_GLOBAL, 0, 0, NULL, G(backend_dir)},
+    {"HelperDir", T_PATH, S_GLOBAL, 0, 0, NULL, G(helper_dir)},
+    {"TLSCertificate", T_PATH, S_GLOBAL, 0, 0, NULL, G(tls_certificate)},
+    {"TLSKey", T_PATH, S_GLOBAL, 0, 0, NULL, G(tls_key)},
+    {"MaxConnections", T_INT, S_GLOBAL, 1, 100000, NULL, G(max_connections)},
+    {"MaxHeaderSize", T_SIZE, S_GLOBAL, 1024, 1024 * 1024, NULL, G(max_header_size)},
+    {"MaxHeaders", T_INT, S_GLOBAL, 8, 1000, NULL, G(max_headers)},
+    {"MaxIPPAttributesSize", T_SIZE, S_GLOBAL, 4096, 64LL * 1024 * 1024, NULL,
+     G(max_ipp_attributes_size)},
+    {"MaxDocumentSize", T_SIZE, S_GLOBAL, 0, LLONG_MAX, NULL, G(max_document_size)},
+    {"RequestTimeout", T_SECONDS, S_GLOBAL, 1, 86400, NULL, G(request_timeout)},
+    {"BodyTimeout", T_SECONDS, S_GLOBAL, 1, 86400, NULL, G(body_timeout)},
+    {"KeepAliveTimeout", T_SECONDS, S_GLOBAL, 1, 86400, NULL, G(keepalive_timeout)},
+    {"FilterTimeout", T_SECONDS, S_GLOBAL, 1, 7 * 86400, NULL, G(filter_timeout)},
+    {"JobRetryInterval", T_SECONDS, S_GLOBAL, 1, 86400, NULL, G(job_retry_interval)},
+    {"PrinterRefreshInterval", T_SECONDS, S_GLOBAL, 10, 7 * 86400, NULL,
+     G(printer_refresh_interval)},
+    {"DefaultPrinter", T_NAME, S_GLOBAL, 0, 0, NULL, G(default_printer)},
+    {"PreserveJobHistory", T_BOOL, S_GLOBAL, 0, 0, NULL, G(preserve_job_history)},
+    {"DeviceURI", T_URI, S_PRINTER, 0, 1023, NULL, P(device_uri)},
+    {"Info", T_STRING, S_PRINTER, 0, 127, NULL, P(info)},
+    {"Location", T_STRING, S_PRINTER, 0, 127, NULL, P(location)},
+    {"MakeAndModel", T_STRING, S_PRINTER, 0, 127, NULL, P(make_model)},
+    {"ReleaseMode", T_ENUM, S_PRINTER, 0, 0, "direct|hold", P(release_mode)},
+    {"DefaultSides", T_ENUM, S_PRINTER, 0, 0,
+     "one-sided|two-sided-long-edge|two-sided-short-edge", P(default_sides)},
+    {"DefaultColorMode", T_ENUM, S_PRINTER, 0, 0, "monochrome|color|auto", P(default_color_mode)},
+    {"DefaultMedia", T_KEYWORD, S_PRINTER, 0, 127, NULL, P(default_media)},
+    {"AcceptingJobs", T_BOOL, S_PRINTER, 0, 0, NULL, P(accepting)},
+};
+
+#define NUM_DIRECTIVES (sizeof(directives) / sizeof(directives[0]))
+
+typedef struct parser {
+    const char *file;
+    int line;
+    char *err;
+    size_t errlen;
+    bl_config_t *c;
+    bl_printer_conf_t *printer; // open block
+    bl_printer_conf_t *last;
+    unsigned char seen_global[NUM_DIRECTIVES];
+    unsigned char seen_printer[NUM_DIRECTIVES];
+} parser_t;
+
+static bool fail(parser_t *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static bool fail(parser_t *ps, const char *fmt, ...)
+{
+    int n = snprintf(ps->err, ps->errlen, "%s:%d: ", ps->file, ps->line);
+    if (n < 0 || (size_t)n >= ps->errlen)
+        return false;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+bl_config_t *bl_config_defaults(void)
+{
+    bl_config_t *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->local_socket = strdup("/run/blatt/blattd.sock");
+    c->state_dir = strdup("/var/lib/blatt");
+    c->log_file = strdup("stderr");
+    c->access_log = strdup("none");
+    c->server_name = strdup("");
+    c->data_dir = strdup(BL_PKGDATADIR);
+    c->filter_dir = strdup(BL_PKGLIBEXECDIR "/filter");
+    c->backend_dir = strdup(BL_PKGLIBEXECDIR "/backend");
+    c->helper_dir = strdup(BL_PKGLIBEXECDIR);
+    c->tls_certificate = strdup("");
+    c->tls_key = strdup("");
+    c->log_level = BL_LOG_INFO;
+    c->max_connections = 4096;
+    c->max_headers = 100;
+    c->max_header_size = 16 * 1024;
+    c->max_ipp_attributes_size = 1024 * 1024;
+    c->request_timeout = 30;
+    c->body_timeout = 300;
+    c->keepalive_timeout = 60;
+    c->filter_timeout = 600;
+    c->job_retry_interval = 10;
+    c->printer_refresh_interval = 3600;
+    c->preserve_job_history = true;
+    if (!c->local_socket || !c->state_dir || !c->log_file || !c->access_log || !c->server_name ||
+        !c->data_dir || !c->filter_dir || !c->backend_dir || !c->helper_dir ||
+        !c->tls_certificate || !c->tls_key) {
+        bl_config_delete(c);
+        return NULL;
+    }
+    return c;
+}
+
+static bl_printer_conf_t *printer_new(const char *name, int line)
+{
+    bl_printer_conf_t *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->name = strdup(name);
+    p->default_sides = strdup("two-sided-long-edge");
+    p->default_color_mode = strdup("monochrome");
+    p->default_media = strdup("iso_a4_210x297");
+    p->accepting = true;
+    p->line = line;
+    return p;
+}
+
+static void printer_free(bl_printer_conf_t *p)
+{
+    free(p->name);
+    free(p->device_uri);
+    free(p->info);
+    free(p->location);
+    free(p->make_model);
+    free(p->default_sides);
+    free(p->default_color_mode);
+    free(p->default_media);
+    free(p);
+}
+
+void bl_config_delete(bl_config_t *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->num_listen; i++) {
+        free(c->listen[i].host);
+        free(c->listen[i].path);
+    }
+    free(c->listen);
+    char **strs[] = {&c->local_socket, &c->state_dir, &c->log_file, &c->access_log,
+                     &c->server_name,  &c->data_dir,  &c->filter_dir, &c->backend_dir,
+                     &c->helper_dir,   &c->tls_certificate, &c->tls_key, &c->default_printer};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        free(*strs[i]);
+    while (c->printers) {
+        bl_printer_conf_t *n = c->printers->next;
+        printer_free(c->printers);
+        c->printers = n;
+    }
+    free(c);
+}
+
+const bl_printer_conf_t *bl_config_find_printer(const bl_config_t *c, const char *name)
+{
+    for (const bl_printer_conf_t *p = c->printers; p; p = p->next) {
+        if (!strcmp(p->name, name))
+            return p;
+    }
+    return NULL;
+}
+
+static bool valid_printer_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 127)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
+            return false;
+    }
+    return true;
+}
+
+static bool valid_keyword(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && !strchr("_.-", s[i]))
+            return false;
+    }
+    return true;
+}
+
+// Parses a number with an optional unit suffix; `units` maps suffix letters to multipliers.
+static bool parse_scaled(const char *v, const char *units, const long long *mult, long long *out)
+{
+    errno = 0;
+    char *end = NULL;
+    if (!isdigit((unsigned char)*v))
+        return false;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v)
+        return false;
+    long long m = 1;
+    if (*end) {
+        const char *u = strchr(units, tolower((unsigned char)*end));
+        if (!u || end[1])
+            return false;
+        m = mult[u - units];
+    }
+    if (n > LLONG_MAX / m)
+        return false;
+    *out = n * m;
+    return true;
+}
+
+static bool parse_listen(parser_t *ps, const char *v)
+{
+    bl_config_t *c = ps->c;
+    bl_listen_conf_t l = {0};
+    if (v[0] == '/') {
+        l.path = strdup(v);
+    } else {
+        const char *colon = strrchr(v, ':');
+        const char *host_end = colon;
+        const char *host = v;
+        if (v[0] == '[') {
+            const char *rb = strchr(v, ']');
+            if (!rb || rb[1] != ':')
+                return fail(ps, "bad Listen address \"%s\"", v);
+            host = v + 1;
+            host_end = rb;
+            colon = rb + 1;
+        }
+        if (!colon || colon == v)
+            return fail(ps, "Listen needs ADDR:PORT or an absolute socket path, got \"%s\"", v);
+        char *end = NULL;
+        errno = 0;
+        long port = strtol(colon + 1, &end, 10);
+        if (errno || !end || *end || end == colon + 1 || port < 0 || port > 65535)
+            return fail(ps, "bad port in Listen \"%s\"", v);
+        l.port = (int)port;
+        l.host = strndup(host, (size_t)(host_end - host));
+        if (l.host && !*l.host)
+            return free(l.host), fail(ps, "missing address in Listen \"%s\"", v);
+    }
+    if ((!l.path && !l.host)) {
+        return fail(ps, "out of memory");
+    }
+    bl_listen_conf_t *n = realloc(c->listen, (c->num_listen + 1) * sizeof(*n));
+    if (!n) {
+        free(l.host);
+        free(l.path);
+        return fail(ps, "out of memory");
+    }
+    c->listen = n;
+    c->listen[c->num_listen++] = l;
+    return true;
+}
+
+static bool set_string(parser_t *ps, char **slot, const char *v)
+{
+    char *s = strdup(v);
+    if (!s)
+        return fail(ps, "out of memory");
+    free(*slot);
+    *slot = s;
+    return true;
+}
+
+// Checks and stores one value according to its row in the table.
+static bool set_value(parser_t *ps, const directive_t *d, void *base, const char *v)
+{
+    static const long long size_mult[] = {1024, 1024 * 1024, 1024LL * 1024 * 1024};
+    static const long long sec_mult[] = {1, 60, 3600};
+    char *slot = (char *)base + d->offset;
+    long long n;
+    switch (d->type) {
+    case T_LISTEN:
+        return parse_listen(ps, v);
+    case T_PATH:
+        if (v[0] != '/' || strlen(v) > 1023)
+            return fail(ps, "%s must be an absolute path", d->name);
+        return set_string(ps, (char **)(void *)slot, v);
+    case T_STRING:
+        if (strlen(v) > (size_t)d->max)
+            return fail(ps, "%s is longer than %lld bytes", d->name, d->max);
+        return set_string(ps, (char **)(void *)slot, v);
+    case T_NAME:
+        if (!valid_printer_name(v))
+            return fail(ps, "invalid printer name \"%s\"", v);
+        return set_string(ps, (char **)(void *)slot, v);
+    case T_KEYWORD:
+        if (!valid_keyword(v, (size_t)d->max))
+            return fail(ps, "%s: \"%s\" is not a keyword (a-z, 0-9, _ . -)", d->name, v);
+        return set_string(ps, (char **)(void *)slot, v);
+    case T_URI: {
+        size_t len = strlen(v);
+        if (len > (size_t)d->max)
+            return fail(ps, "DeviceURI is longer than %lld bytes", d->max);
+        for (size_t i = 0; i < len; i++) {
+            if ((unsigned char)v[i] <= 0x20 || v[i] == 0x7f)
+                return fail(ps, "DeviceURI contains a space or control character");
+        }
+        if (strncmp(v, "ipp://", 6) && strncmp(v, "ipps://", 7) && strncmp(v, "socket://", 9) &&
+            strncmp(v, "file://", 7))
+            return fail(ps, "DeviceURI scheme must be ipp, ipps, socket or file");
+        if (!strncmp(v, "file://", 7) && (v[7] != '/' || strstr(v, "/../") ||
+                                          (len >= 3 && !strcmp(v + len - 3, "/.."))))
+            return fail(ps, "a file DeviceURI must be file:///absolute/directory");
+        if (strncmp(v, "file://", 7) && strlen(strstr(v, "://") + 3) == 0)
+            return fail(ps, "DeviceURI has no host");
+        return set_string(ps, (char **)(void *)slot, v);
+    }
+    case T_INT:
+    case T_SIZE:
+    case T_SECONDS:
+        if (!parse_scaled(v, d->type == T_INT ? "" : d->type == T_SIZE ? "kmg" : "smh",
+                          d->type == T_SECONDS ? sec_mult : size_mult, &n))
+            return fail(ps, "%s: bad number \"%s\"", d->name, v);
+        if (n < d->min || n > d->max)
+            return fail(ps, "%s: %s is out of range (%lld..%lld)", d->name, v, d->min, d->max);
+        if (d->type == T_SIZE && d->offset == G(max_document_size))
+            *(uint64_t *)(void *)slot = (uint64_t)n;
+        else if (d->type == T_SIZE)
+            *(size_t *)(void *)slot = (size_t)n;
+        else
+            *(int *)(void *)slot = (int)n;
+        return true;
+    case T_BOOL:
+        if (!strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcasecmp(v, "true"))
+            *(bool *)(void *)slot = true;
+        else if (!strcasecmp(v, "no") || !strcasecmp(v, "off") || !strcasecmp(v, "false"))
+            *(bool *)(void *)slot = false;
+        else
+            return fail(ps, "%s must be Yes or No, got \"%s\"", d->name, v);
+        return true;
+    case T_LEVEL:
+        if (!bl_log_level_parse(v, (bl_log_level_t *)(void *)slot))
+            return fail(ps, "LogLevel must be error, warn, info or debug, got \"%s\"", v);
+        return true;
+    case T_ENUM: {
+        size_t vl = strlen(v);
+        int index = 0;
+        for (const char *c = d->choices; *c; index++) {
+            size_t n2 = strcspn(c, "|");
+            if (n2 == vl && !strncmp(c, v, vl)) {
+                if (d->offset == P(release_mode))
+                    *(bl_release_mode_t *)(void *)slot = (bl_release_mode_t)index;
+                else
+                    return set_string(ps, (char **)(void *)slot, v);
+                return true;
+            }
+            c += n2 + (c[n2] == '|');
+        }
+        return fail(ps, "%s: \"%s\" is not one of %s", d->name, v, d->choices);
+    }
+    }
+    return fail(ps, "internal error");
+}
+
+static bool open_block(parser_t *ps, char *line)
+{
+    size_t n = strlen(line);
+    if (line[n - 1] != '>')
+        return fail(ps, "block line must end with '>'");
+    line[n - 1] = '\0';
+    char *name = line + 1;
+    char *arg = name + strcspn(name, " \t");
+    if (*arg)
+        *arg++ = '\0';
+    arg += strspn(arg, " \t");
+    char *end = arg + strlen(arg);
+    while (end > arg && (end[-1] == ' ' || end[-1] == '\t'))
+        *--end = '\0';
+    if (strcasecmp(name, "Printer"))
+        return fail(ps, "unknown block <%s>", name);
+    if (ps->printer)
+        return fail(ps, "<Printer> blocks cannot nest");
+    if (!valid_printer_name(arg))
+        return fail(ps, "invalid printer name \"%s\" (1-127 of A-Z a-z 0-9 _ . -)", arg);
+    if (bl_config_find_printer(ps->c, arg))
+        return fail(ps, "duplicate printer name \"%s\"", arg);
+    bl_printer_conf_t *p = printer_new(arg, ps->line);
+    if (!p || !p->name || !p->default_sides || !p->default_color_mode || !p->default_media) {
+        if (p)
+            printer_free(p);
+        return fail(ps, "out of memory");
+    }
+    if (ps->last)
+        ps->last->next = p;
+    else
+        ps->c->printers = p;
+    ps->last = p;
+    ps->c->num_printers++;
+    ps->printer = p;
+    memset(ps->seen_printer, 0, sizeof(ps->seen_printer));
+    return true;
+}
+
+static bool close_block(parser_t *ps, const char *line)
+{
+    if (strcasecmp(line, "</Printer>"))
+        return fail(ps, "unknown block end %s", line);
+    if (!ps->printer)
+        return fail(ps, "</Printer> without <Printer>");
+    if (!ps->printer->device_uri)
+        return fail(ps, "printer \"%s\" has no DeviceURI", ps->printer->name);
+    ps->printer = NULL;
+    return true;
+}
+
+static bool parse_line(parser_t *ps, char *line)
+{
+    // Trim; drop comments (a '#' starting the line or after whitespace).
+    line += strspn(line, " \t\r");
+    for (char *h = line; (h = strchr(h, '#')); h++) {
+        if (h == line || h[-1] == ' ' || h[-1] == '\t') {
+            *h = '\0';
+            break;
+        }
+    }
+    char *end = line + strlen(line);
+    while (end > line && strchr(" \t\r", end[-1]))
+        *--end = '\0';
+    if (!*line)
+        return true;
+    if (line[0] == '<')
+        return line[1] == '/' ? close_block(ps, line) : open_block(ps, line);
+    char *value = line + strcspn(line, " \t");
+    if (*value)
+        *value++ = '\0';
+    value += strspn(value, " \t");
+    for (size_t i = 0; i < NUM_DIRECTIVES; i++) {
+        const directive_t *d = &directives[i];
+        if (strcasecmp(d->name, line))
+            continue;
+        scope_t here = ps->printer ? S_PRINTER : S_GLOBAL;
+        if (d->scope != here)
+            return fail(ps, "%s is not allowed %s", d->name,
+                        here == S_PRINTER ? "inside <Printer>" : "outside <Printer>");
+        if (!*value)
+            return fail(ps, "%s needs a value", d->name);
+        unsigned char *seen = here == S_PRINTER ? ps->seen_printer : ps->seen_global;
+        if (seen[i] && d->type != T_LISTEN)
+            return fail(ps, "%s given twice", d->name);
+        seen[i] = 1;
+        return set_value(ps, d, here == S_PRINTER ? (void *)ps->printer : (void *)ps->c, value);
+    }
+    return fail(ps, "unknown directive \"%s\"", line);
+}
+
+static bool finish(parser_t *ps)
+{
+    bl_config_t *c = ps->c;
+    if (ps->printer)
+        return fail(ps, "<Printer %s> is not closed", ps->printer->name);
+    if (c->default_printer && !bl_config_find_printer(c, c->default_printer))
+        return fail(ps, "DefaultPrinter \"%s\" is not a defined printer", c->default_printer);
+    if (c->num_listen == 0) {
+        c->listen = calloc(1, sizeof(*c->listen));
+        if (!c->listen || !(c->listen[0].host = strdup("localhost")))
+            return fail(ps, "out of memory");
+        c->listen[0].port = 631;
+        c->num_listen = 1;
+    }
+    return true;
+}
+
+bl_config_t *bl_config_parse(const char *text, size_t len, const char *filename, char *err,
+                             size_t errlen)
+{
+    parser_t ps = {.file = filename ? filename : "(config)", .err = err, .errlen = errlen};
+    if (errlen)
+        err[0] = '\0';
+    ps.c = bl_config_defaults();
+    if (!ps.c) {
+        snprintf(err, errlen, "%s: out of memory", ps.file);
+        return NULL;
+    }
+    size_t pos = 0;
+    char line[MAX_LINE + 1];
+    while (pos < len) {
+        ps.line++;
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+        if (n > MAX_LINE) {
+            fail(&ps, "line longer than %d bytes", MAX_LINE);
+            goto error;
+        }
+        if (memchr(text + pos, '\0', n)) {
+            fail(&ps, "NUL byte in line");
+            goto error;
+        }
+        memcpy(line, text + pos, n);
+        line[n] = '\0';
+        pos += n + (nl ? 1 : 0);
+        if (!parse_line(&ps, line))
+            goto error;
+    }
+    if (!finish(&ps))
+        goto error;
+    return ps.c;
+error:
+    bl_config_delete(ps.c);
+    return NULL;
+}
+
+bl_config_t *bl_config_load(const char *path, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(MAX_FILE + 1);
+    size_t len = buf ? fread(buf, 1, MAX_FILE + 1, fp) : 0;
+    bool bad = ferror(fp) || !buf;
+    fclose(fp);
+    if (bad || len > MAX_FILE) {
+        snprintf(err, errlen, "%s: %s", path, bad ? "cannot read" : "file is larger than 4 MiB");
+        free(buf);
+        return NULL;
+    }
+    bl_config_t *c = bl_config_parse(buf, len, path, err, errlen);
+    free(buf);
+    return c;
+}

@@ -1,0 +1,633 @@
+// Jobs: creation, document spooling, state changes, persistence and history look-ups.
+// Licensed under the Apache License, Version 2.0.
+//
+// Active jobs live in memory (sys->active, sorted by id) and in the database; finished jobs
+// live only in the database and are loaded on demand, so history can grow without bound.
+#include "server/job.h"
+
+#include "server/config.h"
+#include "server/log.h"
+#include "server/printer.h"
+#include "server/spool.h"
+#include "server/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void spool_path(const bl_job_t *job, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%d.bls", job->sys->spool_dir, job->id);
+}
+
+static void make_uuid(char *buf, size_t len)
+{
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof(b)) != 1)
+        memset(b, 0, sizeof(b));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    snprintf(buf, len,
+             "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+const char *bl_job_state_string(bl_job_state_t state)
+{
+    static const char *const names[] = {"pending",  "pending-held", "processing", "processing-stopped",
+                                        "canceled", "aborted",      "completed"};
+    if (state < BL_JOB_PENDING || state > BL_JOB_COMPLETED)
+        return "unknown";
+    return names[state - BL_JOB_PENDING];
+}
+
+bool bl_job_is_terminal(const bl_job_t *job)
+{
+    return job->state >= BL_JOB_CANCELED;
+}
+
+bl_job_t *bl_job_create(bl_printer_t *printer, const bl_job_params_t *params)
+{
+    bl_job_t *job = calloc(1, sizeof(*job));
+    if (!job)
+        return NULL;
+    job->sys = printer->sys;
+    job->printer = printer;
+    snprintf(job->printer_name, sizeof(job->printer_name), "%s", printer->name);
+    job->params = *params;
+    job->id = printer->sys->next_job_id++;
+    make_uuid(job->uuid, sizeof(job->uuid));
+    job->state = BL_JOB_PENDING;
+    job->created = bl_system_now();
+    return job;
+}
+
+void bl_job_delete(bl_job_t *job)
+{
+    if (!job)
+        return;
+    if (job->writer)
+        bl_spool_writer_abort(job->writer);
+    free(job);
+}
+
+// Active list: append keeps it sorted since ids only grow.
+static bool active_add(bl_job_t *job)
+{
+    bl_system_t *sys = job->sys;
+    if (sys->num_active == sys->cap_active) {
+        size_t cap = sys->cap_active ? sys->cap_active * 2 : 64;
+        bl_job_t **a = realloc(sys->active, cap * sizeof(*a));
+        if (!a)
+            return false;
+        sys->active = a;
+        sys->cap_active = cap;
+    }
+    size_t i = sys->num_active;
+    while (i > 0 && sys->active[i - 1]->id > job->id) {
+        sys->active[i] = sys->active[i - 1];
+        i--;
+    }
+    sys->active[i] = job;
+    sys->num_active++;
+    return true;
+}
+
+static ssize_t active_index(bl_system_t *sys, int id)
+{
+    size_t lo = 0, hi = sys->num_active;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (sys->active[mid]->id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < sys->num_active && sys->active[lo]->id == id)
+        return (ssize_t)lo;
+    return -1;
+}
+
+static void active_remove(bl_job_t *job)
+{
+    bl_system_t *sys = job->sys;
+    ssize_t i = active_index(sys, job->id);
+    if (i < 0)
+        return;
+    memmove(&sys->active[i], &sys->active[i + 1],
+            (sys->num_active - (size_t)i - 1) * sizeof(*sys->active));
+    sys->num_active--;
+}
+
+bl_job_t *bl_job_find(bl_system_t *sys, int id)
+{
+    ssize_t i = active_index(sys, id);
+    return i < 0 ? NULL : sys->active[i];
+}
+
+static void reasons_join(const bl_job_t *job, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < job->num_reasons; i++) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, len - n, "%s%s", i ? "," : "", job->reasons[i]);
+    }
+}
+
+static const char save_sql[] =
+    "INSERT OR REPLACE INTO jobs(id, uuid, printer, user, origin_host, name, state, reasons, message,"
+    " format, copies, sides, color_mode, media, resolution, quality, hold, created, processing,"
+    " completed, impressions, sheets, impressions_color, impressions_mono, pages, doc_state,"
+    " doc_size, attempts) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+
+bool bl_job_save(bl_job_t *job)
+{
+    bl_store_t *store = job->sys->store;
+    if (!bl_store_begin(store))
+        return false;
+    sqlite3_stmt *st = bl_store_stmt(store, save_sql);
+    if (!st)
+        return false;
+    char reasons[BL_JOB_MAX_REASONS * 48];
+    reasons_join(job, reasons, sizeof(reasons));
+    const bl_job_params_t *p = &job->params;
+    const char *format = job->format_detected[0] ? job->format_detected : p->format;
+    int i = 1;
+    sqlite3_bind_int(st, i++, job->id);
+    sqlite3_bind_text(st, i++, job->uuid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, job->printer_name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, p->user, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, p->origin_host, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, p->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, i++, job->state);
+    sqlite3_bind_text(st, i++, reasons, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, i++, job->message, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, format, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, i++, p->copies);
+    sqlite3_bind_text(st, i++, p->sides, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, p->color_mode, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, p->media, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, i++, p->resolution);
+    sqlite3_bind_int(st, i++, p->quality);
+    sqlite3_bind_int(st, i++, p->hold);
+    sqlite3_bind_int64(st, i++, job->created);
+    sqlite3_bind_int64(st, i++, job->processing);
+    sqlite3_bind_int64(st, i++, job->completed);
+    sqlite3_bind_int(st, i++, job->impressions);
+    sqlite3_bind_int(st, i++, job->sheets);
+    sqlite3_bind_int(st, i++, job->impressions_color);
+    sqlite3_bind_int(st, i++, job->impressions_mono);
+    sqlite3_bind_int(st, i++, job->pages);
+    sqlite3_bind_int(st, i++, job->doc_state);
+    sqlite3_bind_int64(st, i++, (sqlite3_int64)job->doc_size);
+    sqlite3_bind_int(st, i++, job->attempts);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        bl_log(BL_LOG_ERROR, "job %d: cannot save: %s", job->id,
+               sqlite3_errmsg(bl_store_db(store)));
+        return false;
+    }
+    return true;
+}
+
+static const char load_cols[] =
+    "id, uuid, printer, user, origin_host, name, state, reasons, message, format, copies, sides,"
+    " color_mode, media, resolution, quality, hold, created, processing, completed, impressions,"
+    " sheets, impressions_color, impressions_mono, pages, doc_state, doc_size, attempts";
+
+static void copy_col(sqlite3_stmt *st, int col, char *buf, size_t len)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(buf, len, "%s", t ? (const char *)t : "");
+}
+
+static void split_reasons(bl_job_t *job, const char *list)
+{
+    job->num_reasons = 0;
+    while (list && *list && job->num_reasons < BL_JOB_MAX_REASONS) {
+        size_t n = strcspn(list, ",");
+        if (n > 0 && n < sizeof(job->reasons[0])) {
+            memcpy(job->reasons[job->num_reasons], list, n);
+            job->reasons[job->num_reasons++][n] = '\0';
+        }
+        list += n;
+        if (*list == ',')
+            list++;
+    }
+}
+
+// Builds a job from a row selected with load_cols. Caller owns it.
+static bl_job_t *job_from_row(bl_system_t *sys, sqlite3_stmt *st)
+{
+    bl_job_t *job = calloc(1, sizeof(*job));
+    if (!job)
+        return NULL;
+    bl_job_params_t *p = &job->params;
+    char reasons[BL_JOB_MAX_REASONS * 48];
+    job->sys = sys;
+    job->id = sqlite3_column_int(st, 0);
+    copy_col(st, 1, job->uuid, sizeof(job->uuid));
+    copy_col(st, 2, job->printer_name, sizeof(job->printer_name));
+    job->printer = bl_system_find_printer(sys, job->printer_name);
+    copy_col(st, 3, p->user, sizeof(p->user));
+    copy_col(st, 4, p->origin_host, sizeof(p->origin_host));
+    copy_col(st, 5, p->name, sizeof(p->name));
+    job->state = (bl_job_state_t)sqlite3_column_int(st, 6);
+    copy_col(st, 7, reasons, sizeof(reasons));
+    split_reasons(job, reasons);
+    copy_col(st, 8, job->message, sizeof(job->message));
+    copy_col(st, 9, p->format, sizeof(p->format));
+    p->copies = sqlite3_column_int(st, 10);
+    copy_col(st, 11, p->sides, sizeof(p->sides));
+    copy_col(st, 12, p->color_mode, sizeof(p->color_mode));
+    copy_col(st, 13, p->media, sizeof(p->media));
+    p->resolution = sqlite3_column_int(st, 14);
+    p->quality = sqlite3_column_int(st, 15);
+    p->hold = sqlite3_column_int(st, 16) != 0;
+    job->created = sqlite3_column_int64(st, 17);
+    job->processing = sqlite3_column_int64(st, 18);
+    job->completed = sqlite3_column_int64(st, 19);
+    job->impressions = sqlite3_column_int(st, 20);
+    job->sheets = sqlite3_column_int(st, 21);
+    job->impressions_color = sqlite3_column_int(st, 22);
+    job->impressions_mono = sqlite3_column_int(st, 23);
+    job->pages = sqlite3_column_int(st, 24);
+    job->doc_state = (bl_doc_state_t)sqlite3_column_int(st, 25);
+    job->doc_size = (uint64_t)sqlite3_column_int64(st, 26);
+    job->attempts = sqlite3_column_int(st, 27);
+    job->history = true;
+    return job;
+}
+
+bl_job_t *bl_job_lookup(bl_system_t *sys, int id)
+{
+    bl_job_t *job = bl_job_find(sys, id);
+    if (job)
+        return job;
+    static char sql[512];
+    if (!sql[0])
+        snprintf(sql, sizeof(sql), "SELECT %s FROM jobs WHERE id=?", load_cols);
+    sqlite3_stmt *st = bl_store_stmt(sys->store, sql);
+    if (!st)
+        return NULL;
+    sqlite3_bind_int(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        return NULL;
+    return job_from_row(sys, st);
+}
+
+void bl_job_visit_history(bl_system_t *sys, const char *printer, const char *user, int limit,
+                          bl_job_visit_fn fn, void *arg)
+{
+    static char sql[768];
+    if (!sql[0])
+        snprintf(sql, sizeof(sql),
+                 "SELECT %s FROM jobs WHERE state>=7 AND (?1 IS NULL OR printer=?1)"
+                 " AND (?2 IS NULL OR user=?2) ORDER BY completed DESC, id DESC LIMIT ?3",
+                 load_cols);
+    sqlite3_stmt *st = bl_store_stmt(sys->store, sql);
+    if (!st)
+        return;
+    if (printer)
+        sqlite3_bind_text(st, 1, printer, -1, SQLITE_TRANSIENT);
+    if (user)
+        sqlite3_bind_text(st, 2, user, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, limit > 0 ? limit : -1);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        bl_job_t *job = job_from_row(sys, st);
+        if (!job)
+            break;
+        bool more = fn(arg, job);
+        bl_job_delete(job);
+        if (!more)
+            break;
+    }
+    sqlite3_reset(st);
+}
+
+void bl_job_add_reason(bl_job_t *job, const char *reason)
+{
+    for (size_t i = 0; i < job->num_reasons; i++) {
+        if (!strcmp(job->reasons[i], reason))
+            return;
+    }
+    if (job->num_reasons < BL_JOB_MAX_REASONS)
+        snprintf(job->reasons[job->num_reasons++], sizeof(job->reasons[0]), "%s", reason);
+}
+
+void bl_job_remove_reason(bl_job_t *job, const char *reason)
+{
+    for (size_t i = 0; i < job->num_reasons; i++) {
+        if (!strcmp(job->reasons[i], reason)) {
+            memmove(job->reasons[i], job->reasons[i + 1],
+                    (job->num_reasons - i - 1) * sizeof(job->reasons[0]));
+            job->num_reasons--;
+            return;
+        }
+    }
+}
+
+// Shreds the document once a job has ended.
+static void job_shred(bl_job_t *job)
+{
+    if (job->doc_state != BL_DOC_SPOOLED && job->doc_state != BL_DOC_INCOMING)
+        return;
+    char path[1024];
+    spool_path(job, path, sizeof(path));
+    if (job->writer) {
+        bl_spool_writer_abort(job->writer);
+        job->writer = NULL;
+    }
+    if (!bl_spool_shred(path))
+        bl_log(BL_LOG_ERROR, "job %d: could not shred %s", job->id, path);
+    job->doc_state = BL_DOC_SHREDDED;
+}
+
+void bl_job_set_state(bl_job_t *job, bl_job_state_t state, const char *reason, const char *message)
+{
+    bl_job_state_t old = job->state;
+    job->state = state;
+    if (reason)
+        bl_job_add_reason(job, reason);
+    if (message)
+        snprintf(job->message, sizeof(job->message), "%s", message);
+    if (state == BL_JOB_PROCESSING && !job->processing)
+        job->processing = bl_system_now();
+    if (old != state)
+        bl_log(BL_LOG_INFO, "job %d: %s -> %s%s%s", job->id, bl_job_state_string(old),
+               bl_job_state_string(state), message ? ": " : "", message ? message : "");
+    if (state >= BL_JOB_CANCELED) {
+        job->completed = bl_system_now();
+        bl_job_remove_reason(job, "job-incoming");
+        bl_job_remove_reason(job, "job-queued");
+        bl_job_remove_reason(job, "job-printing");
+        bl_job_remove_reason(job, "job-hold-until-specified");
+        job_shred(job);
+    }
+    if (job->registered)
+        bl_job_save(job);
+    if (state >= BL_JOB_CANCELED && job->registered && !job->runner) {
+        // Terminal and no pipeline left: the record lives on in the database only.
+        active_remove(job);
+        job->registered = false;
+        bl_printer_t *p = job->printer;
+        if (p && p->active_job == job)
+            p->active_job = NULL;
+        free(job);
+        if (p)
+            bl_printer_schedule(p);
+    }
+}
+
+static bool job_add_registered(bl_job_t *job)
+{
+    if (!active_add(job))
+        return false;
+    job->registered = true;
+    return bl_job_save(job);
+}
+
+typedef struct done_ctx {
+    bl_job_t *job;
+    bl_job_done_cb cb;
+    void *arg;
+} done_ctx_t;
+
+static void on_job_durable(void *arg, bool ok)
+{
+    done_ctx_t *d = arg;
+    bl_job_t *job = d->job;
+    d->cb(d->arg, job, ok);
+    free(d);
+    if (ok && job->printer)
+        bl_printer_schedule(job->printer);
+}
+
+static void after_commit(bl_job_t *job, bl_job_done_cb cb, void *arg)
+{
+    done_ctx_t *d = malloc(sizeof(*d));
+    if (!d) {
+        cb(arg, job, false);
+        return;
+    }
+    *d = (done_ctx_t){job, cb, arg};
+    bl_store_after_commit(job->sys->store, on_job_durable, d);
+}
+
+void bl_job_register(bl_job_t *job, bl_job_done_cb cb, void *arg)
+{
+    bl_job_add_reason(job, "job-incoming");
+    if (!job_add_registered(job)) {
+        cb(arg, job, false);
+        return;
+    }
+    after_commit(job, cb, arg);
+}
+
+bool bl_job_doc_open(bl_job_t *job)
+{
+    char path[1024];
+    spool_path(job, path, sizeof(path));
+    job->writer = bl_spool_writer_create(job->sys->kek, path);
+    if (!job->writer)
+        return false;
+    job->doc_state = BL_DOC_INCOMING;
+    job->doc_size = 0;
+    return true;
+}
+
+bool bl_job_doc_write(bl_job_t *job, const void *data, size_t len)
+{
+    if (!job->writer)
+        return false;
+    uint64_t max = job->sys->config->max_document_size;
+    if (max && job->doc_size + len > max) {
+        errno = EFBIG;
+        return false;
+    }
+    // Sniff the format from the first bytes when the client did not name one.
+    if (job->doc_size == 0 && len >= 4 && !job->format_detected[0]) {
+        const unsigned char *b = data;
+        const char *fmt = NULL;
+        if (!memcmp(b, "%PDF", 4))
+            fmt = "application/pdf";
+        else if (b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF)
+            fmt = "image/jpeg";
+        else if (!memcmp(b, "RaS2", 4))
+            fmt = "image/pwg-raster";
+        else if (len >= 7 && !memcmp(b, "UNIRAST", 7))
+            fmt = "image/urf";
+        if (fmt)
+            snprintf(job->format_detected, sizeof(job->format_detected), "%s", fmt);
+    }
+    if (!bl_spool_writer_write(job->writer, data, len))
+        return false;
+    job->doc_size += len;
+    return true;
+}
+
+void bl_job_doc_finish(bl_job_t *job, bl_job_done_cb cb, void *arg)
+{
+    uint64_t plain = 0;
+    bl_spool_writer_t *w = job->writer;
+    job->writer = NULL;
+    if (!w || !bl_spool_writer_finish(w, &plain)) {
+        job->doc_state = BL_DOC_NONE;
+        cb(arg, job, false);
+        return;
+    }
+    job->doc_state = BL_DOC_SPOOLED;
+    bl_job_remove_reason(job, "job-incoming");
+    if (job->params.hold) {
+        job->state = BL_JOB_HELD;
+        bl_job_add_reason(job, "job-hold-until-specified");
+    } else {
+        bl_job_add_reason(job, "job-queued");
+    }
+    bool ok = job->registered ? bl_job_save(job) : job_add_registered(job);
+    if (!ok) {
+        cb(arg, job, false);
+        return;
+    }
+    after_commit(job, cb, arg);
+}
+
+void bl_job_doc_abort(bl_job_t *job)
+{
+    if (job->writer) {
+        bl_spool_writer_abort(job->writer);
+        job->writer = NULL;
+    }
+    job->doc_state = BL_DOC_NONE;
+    if (!job->registered)
+        free(job);
+}
+
+void bl_job_close(bl_job_t *job)
+{
+    if (job->doc_state == BL_DOC_NONE && !bl_job_is_terminal(job))
+        bl_job_set_state(job, BL_JOB_ABORTED, "aborted-by-system", "job closed without a document");
+}
+
+void bl_job_cancel(bl_job_t *job, const char *reason)
+{
+    if (bl_job_is_terminal(job))
+        return;
+    job->cancel_requested = true;
+    bl_job_add_reason(job, reason ? reason : "job-canceled-by-user");
+    if (job->runner) {
+        // The pipeline's exit handler moves the job to canceled.
+        extern void bl_pipeline_cancel(bl_job_t *);
+        bl_pipeline_cancel(job);
+        return;
+    }
+    bl_job_set_state(job, BL_JOB_CANCELED, NULL, "canceled");
+}
+
+bool bl_job_hold(bl_job_t *job)
+{
+    if (job->state != BL_JOB_PENDING && job->state != BL_JOB_HELD)
+        return false;
+    job->params.hold = true;
+    if (job->doc_state == BL_DOC_SPOOLED || job->doc_state == BL_DOC_NONE) {
+        bl_job_remove_reason(job, "job-queued");
+        bl_job_set_state(job, BL_JOB_HELD, "job-hold-until-specified", NULL);
+    }
+    return true;
+}
+
+bool bl_job_release(bl_job_t *job)
+{
+    if (job->state != BL_JOB_HELD)
+        return false;
+    job->params.hold = false;
+    bl_job_remove_reason(job, "job-hold-until-specified");
+    bl_job_add_reason(job, "job-queued");
+    bl_job_set_state(job, BL_JOB_PENDING, NULL, NULL);
+    if (job->printer)
+        bl_printer_schedule(job->printer);
+    return true;
+}
+
+// Is `name` the spool file of an active job with a spooled document?
+static bool spool_owned(bl_system_t *sys, const char *name)
+{
+    char *end = NULL;
+    long id = strtol(name, &end, 10);
+    if (!end || strcmp(end, ".bls") != 0 || id <= 0 || id > 0x7fffffff)
+        return false;
+    bl_job_t *job = bl_job_find(sys, (int)id);
+    return job && job->doc_state == BL_DOC_SPOOLED;
+}
+
+static void sweep_spool(bl_system_t *sys)
+{
+    DIR *dir = opendir(sys->spool_dir);
+    if (!dir)
+        return;
+    struct dirent *de;
+    while ((de = readdir(dir)) != NULL) {
+        if (de->d_name[0] == '.' || spool_owned(sys, de->d_name))
+            continue;
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", sys->spool_dir, de->d_name);
+        bl_log(BL_LOG_INFO, "spool: shredding orphan %s", de->d_name);
+        bl_spool_shred(path);
+    }
+    closedir(dir);
+}
+
+bool bl_job_resume_all(bl_system_t *sys)
+{
+    sqlite3_stmt *st = bl_store_stmt(sys->store, "SELECT max(id) FROM jobs");
+    if (!st || sqlite3_step(st) != SQLITE_ROW)
+        return false;
+    sys->next_job_id = sqlite3_column_int(st, 0) + 1;
+    sqlite3_reset(st);
+
+    static char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT %s FROM jobs WHERE state<7 ORDER BY id", load_cols);
+    st = bl_store_stmt(sys->store, sql);
+    if (!st)
+        return false;
+    size_t resumed = 0;
+    bl_job_t **dropped = NULL;
+    size_t num_dropped = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        bl_job_t *job = job_from_row(sys, st);
+        if (!job)
+            return false;
+        job->history = false;
+        job->registered = true;
+        active_add(job);
+        if (job->state == BL_JOB_PROCESSING || job->state == BL_JOB_STOPPED) {
+            job->state = BL_JOB_PENDING;
+            bl_job_remove_reason(job, "job-printing");
+        }
+        if (job->doc_state == BL_DOC_INCOMING || !job->printer) {
+            bl_job_t **d = realloc(dropped, (num_dropped + 1) * sizeof(*d));
+            if (d) {
+                dropped = d;
+                dropped[num_dropped++] = job;
+            }
+        }
+        resumed++;
+    }
+    sqlite3_reset(st);
+    // Uploads cut by the restart never got successful-ok; queues that left the config are gone.
+    for (size_t i = 0; i < num_dropped; i++) {
+        bl_job_t *job = dropped[i];
+        bl_job_set_state(job, BL_JOB_ABORTED, "aborted-by-system",
+                         job->printer ? "document upload was interrupted by a restart"
+                                      : "queue no longer exists");
+    }
+    free(dropped);
+    sweep_spool(sys);
+    if (resumed)
+        bl_log(BL_LOG_INFO, "resumed %zu unfinished jobs (%zu ended)", resumed, num_dropped);
+    return true;
+}

@@ -1,0 +1,34 @@
+# server/: blattd and the libraries the other folders and tests link.
+
+# llhttp is compiled from Debian's node-llhttp sources (not copied into the tree).
+noinst_LIBRARIES += server/libllhttp.a
+server_libllhttp_a_SOURCES =
+nodist_server_libllhttp_a_SOURCES = $(LLHTTP_DIR)/llhttp.c $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c
+server_libllhttp_a_CPPFLAGS = -I$(LLHTTP_INC)
+server_libllhttp_a_CFLAGS = -std=c17 -O2 $(SAN_CFLAGS) -w
+
+# config + log: shared with the blatt tool.
+noinst_LIBRARIES += server/libblcommon.a
+server_libblcommon_a_SOURCES = server/config.c server/config.h server/log.c server/log.h
+
+noinst_LIBRARIES += server/libblserver.a
+server_libblserver_a_SOURCES = \
+	server/store.c server/store.h \
+	server/spool.c server/spool.h \
+	server/system.c server/system.h \
+	server/printer.c server/printer.h \
+	server/job.c server/job.h \
+	server/pipeline.c \
+	server/router.c server/router.h \
+	server/tls.c server/tls.h \
+	server/http.c server/http.h
+server_libblserver_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(LLHTTP_INC) $(CUPS_CFLAGS) $(LIBEVENT_CFLAGS) \
+	$(OPENSSL_CFLAGS) $(SQLITE_CFLAGS)
+
+BL_SERVER_LIBS = server/libblserver.a ipp/libblipp.a drivers/libbldrivers.a server/libblcommon.a \
+	server/libllhttp.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(SQLITE_LIBS) $(CUPS_LIBS)
+
+sbin_PROGRAMS += blattd
+blattd_SOURCES = server/main.c
+blattd_CPPFLAGS = $(server_libblserver_a_CPPFLAGS)
+blattd_LDADD = $(BL_SERVER_LIBS)

@@ -1,0 +1,230 @@
+// blattd: the Blatt print server daemon (flags, start-up, signals, the event loop).
+// Licensed under the Apache License, Version 2.0.
+#include "server/config.h"
+#include "server/http.h"
+#include "server/log.h"
+#include "server/router.h"
+#include "server/system.h"
+#include "server/tls.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef BL_SYSCONFDIR
+#define BL_SYSCONFDIR "/etc"
+#endif
+
+typedef struct daemon_ctx {
+    struct event_base *base;
+    bl_system_t *sys;
+    bl_http_server_t *http;
+    bl_http_server_t *local;
+    struct event *sig_term, *sig_int, *sig_hup, *exit_timer;
+} daemon_ctx_t;
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "Usage: blattd [-f] [-t] [-c FILE] [-h]\n"
+                "  -c FILE  configuration file (default %s/blatt/blattd.conf)\n"
+                "  -f       stay in the foreground\n"
+                "  -t       check the configuration and exit\n"
+                "  -h       show this help\n",
+            BL_SYSCONFDIR);
+}
+
+static void on_exit_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    daemon_ctx_t *d = arg;
+    event_base_loopbreak(d->base);
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    daemon_ctx_t *d = arg;
+    bl_log(BL_LOG_INFO, "signal %d: stopping", (int)sig);
+    bl_system_shutdown(d->sys);
+    // Pipelines get a moment to exit; their jobs stay pending and resume at the next start.
+    struct timeval tv = {1, 0};
+    event_add(d->exit_timer, &tv);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    daemon_ctx_t *d = arg;
+    const bl_config_t *c = d->sys->config;
+    bl_log_open(c->log_file, c->log_level);
+    bl_log(BL_LOG_INFO, "SIGHUP: log reopened");
+}
+
+static bool open_listeners(daemon_ctx_t *d, bl_config_t *c)
+{
+    bl_http_limits_t limits = {
+        .max_header_size = c->max_header_size,
+        .max_headers = c->max_headers,
+        .request_timeout = c->request_timeout,
+        .body_timeout = c->body_timeout,
+        .keepalive_timeout = c->keepalive_timeout,
+        .max_connections = c->max_connections,
+    };
+    char cert[1024], key[1024];
+    snprintf(cert, sizeof(cert), "%s", c->tls_certificate && *c->tls_certificate
+                                           ? c->tls_certificate : "");
+    snprintf(key, sizeof(key), "%s", c->tls_key && *c->tls_key ? c->tls_key : "");
+    if (!cert[0] || !key[0]) {
+        char dir[1024];
+        snprintf(dir, sizeof(dir), "%s/tls", c->state_dir);
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+            bl_log(BL_LOG_ERROR, "cannot create %s: %s", dir, strerror(errno));
+            return false;
+        }
+        snprintf(cert, sizeof(cert), "%s/server.crt", dir);
+        snprintf(key, sizeof(key), "%s/server.key", dir);
+    }
+    SSL_CTX *tls = bl_tls_context_create(cert, key, d->sys->server_name);
+    if (!tls)
+        return false;
+    d->http = bl_http_server_create(d->base, &limits, tls, bl_router_handler(), d->sys);
+    d->local = bl_http_server_create(d->base, &limits, NULL, bl_router_handler(), d->sys);
+    if (!d->http || !d->local)
+        return false;
+    for (size_t i = 0; i < c->num_listen; i++) {
+        const bl_listen_conf_t *l = &c->listen[i];
+        bool ok = l->path ? bl_http_server_listen_unix(d->local, l->path, 0666)
+                          : bl_http_server_listen_tcp(d->http, l->host, l->port);
+        if (!ok)
+            return false;
+    }
+    if (c->local_socket && *c->local_socket &&
+        !bl_http_server_listen_unix(d->local, c->local_socket, 0666))
+        return false;
+    if (c->access_log && strcmp(c->access_log, "none")) {
+        int fd = strcmp(c->access_log, "stderr")
+                     ? open(c->access_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)
+                     : 2;
+        if (fd < 0) {
+            bl_log(BL_LOG_ERROR, "cannot open AccessLog %s: %s", c->access_log, strerror(errno));
+            return false;
+        }
+        bl_http_server_set_access_log(d->http, fd);
+        bl_http_server_set_access_log(d->local, fd);
+    }
+    return true;
+}
+
+static bool daemonize(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return false;
+    if (pid > 0)
+        _exit(0);
+    setsid();
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, 0);
+        dup2(fd, 1);
+        if (fd > 2)
+            close(fd);
+    }
+    return true;
+}
+
+static int run(bl_config_t *config, bool foreground)
+{
+    daemon_ctx_t d = {0};
+    struct event_config *ec = event_config_new();
+    d.base = event_base_new_with_config(ec);
+    event_config_free(ec);
+    if (!d.base || event_base_priority_init(d.base, 2) != 0) {
+        fprintf(stderr, "blattd: cannot create the event loop\n");
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (!foreground && !daemonize())
+        return 1;
+    d.sys = bl_system_create(d.base, config);
+    if (!d.sys || !open_listeners(&d, config)) {
+        bl_log(BL_LOG_ERROR, "start-up failed");
+        return 1;
+    }
+    d.sig_term = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);
+    d.sig_int = evsignal_new(d.base, SIGINT, on_stop_signal, &d);
+    d.sig_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
+    d.exit_timer = evtimer_new(d.base, on_exit_timer, &d);
+    event_add(d.sig_term, NULL);
+    event_add(d.sig_int, NULL);
+    event_add(d.sig_hup, NULL);
+    bl_log(BL_LOG_INFO, "listening");
+    event_base_dispatch(d.base);
+    bl_http_server_delete(d.http);
+    bl_http_server_delete(d.local);
+    bl_system_delete(d.sys);
+    event_free(d.sig_term);
+    event_free(d.sig_int);
+    event_free(d.sig_hup);
+    event_free(d.exit_timer);
+    event_base_free(d.base);
+    bl_log(BL_LOG_INFO, "stopped");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf_path = BL_SYSCONFDIR "/blatt/blattd.conf";
+    bool foreground = false, test_only = false;
+    int opt;
+    while ((opt = getopt(argc, argv, "c:fth")) != -1) {
+        switch (opt) {
+        case 'c':
+            conf_path = optarg;
+            break;
+        case 'f':
+            foreground = true;
+            break;
+        case 't':
+            test_only = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    char err[1024];
+    bl_config_t *config = bl_config_load(conf_path, err, sizeof(err));
+    if (!config) {
+        fprintf(stderr, "blattd: %s\n", err);
+        return 1;
+    }
+    if (test_only) {
+        printf("%s: configuration OK (%zu printers)\n", conf_path, config->num_printers);
+        bl_config_delete(config);
+        return 0;
+    }
+    if (!bl_log_open(config->log_file, config->log_level)) {
+        fprintf(stderr, "blattd: cannot open log %s\n", config->log_file);
+        bl_config_delete(config);
+        return 1;
+    }
+    int rc = run(config, foreground);
+    bl_config_delete(config);
+    return rc;
+}

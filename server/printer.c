@@ -1,0 +1,347 @@
+// Printers (queues): device capabilities, state and reasons, the per-queue scheduler.
+// Licensed under the Apache License, Version 2.0.
+//
+// Capabilities come from the device through the `probe` helper (a child process, so no network
+// I/O happens on the loop), are sanitised (a printer's reply is untrusted), cached in SQLite and
+// refreshed every PrinterRefreshInterval. A virtual `file` queue has built-in capabilities.
+#include "server/printer.h"
+
+#include "drivers/graph.h"
+#include "drivers/runner.h"
+#include "ipp/caps.h"
+#include "ipp/frame.h"
+#include "server/config.h"
+#include "server/job.h"
+#include "server/log.h"
+#include "server/store.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROBE_MAX_BYTES (4 * 1024 * 1024)
+
+void bl_pipeline_start(bl_job_t *job);
+
+static bool is_virtual(const bl_printer_t *p)
+{
+    return strncmp(p->conf->device_uri, "ipp://", 6) && strncmp(p->conf->device_uri, "ipps://", 7);
+}
+
+void bl_printer_add_reason(bl_printer_t *p, const char *reason)
+{
+    if (bl_printer_has_reason(p, reason) || p->num_reasons >= BL_PRINTER_MAX_REASONS)
+        return;
+    snprintf(p->reasons[p->num_reasons++], sizeof(p->reasons[0]), "%s", reason);
+    p->state_time = bl_system_now();
+}
+
+void bl_printer_remove_reason(bl_printer_t *p, const char *reason)
+{
+    for (size_t i = 0; i < p->num_reasons; i++) {
+        if (!strcmp(p->reasons[i], reason)) {
+            memmove(p->reasons[i], p->reasons[i + 1], (p->num_reasons - i - 1) * sizeof(p->reasons[0]));
+            p->num_reasons--;
+            p->state_time = bl_system_now();
+            return;
+        }
+    }
+}
+
+bool bl_printer_has_reason(const bl_printer_t *p, const char *reason)
+{
+    for (size_t i = 0; i < p->num_reasons; i++) {
+        if (!strcmp(p->reasons[i], reason))
+            return true;
+    }
+    return false;
+}
+
+void bl_printer_set_state(bl_printer_t *p, bl_printer_state_t state)
+{
+    if (p->state != state) {
+        p->state = state;
+        p->state_time = bl_system_now();
+    }
+}
+
+bool bl_printer_supports(bl_printer_t *p, const char *name, const char *value)
+{
+    if (!p->caps || !value || !*value)
+        return false;
+    char attr[128];
+    snprintf(attr, sizeof(attr), "%s-supported", name);
+    ipp_attribute_t *a = ippFindAttribute(p->caps, attr, IPP_TAG_ZERO);
+    return a && ippContainsString(a, value);
+}
+
+int bl_printer_queued_jobs(const bl_printer_t *p)
+{
+    int n = 0;
+    for (size_t i = 0; i < p->sys->num_active; i++)
+        n += p->sys->active[i]->printer == p;
+    return n;
+}
+
+// document-format-supported of the queue: what the format graph can turn into what the device takes.
+static void update_formats(bl_printer_t *p)
+{
+    for (size_t i = 0; i < p->num_formats; i++)
+        free(p->formats[i]);
+    free(p->formats);
+    p->formats = NULL;
+    p->num_formats = 0;
+    ipp_attribute_t *a = p->caps ? ippFindAttribute(p->caps, "document-format-supported",
+                                                    IPP_TAG_MIMETYPE)
+                                 : NULL;
+    if (!a)
+        return;
+    size_t n = (size_t)ippGetCount(a);
+    const char **dests = calloc(n ? n : 1, sizeof(*dests));
+    if (!dests)
+        return;
+    for (size_t i = 0; i < n; i++)
+        dests[i] = ippGetString(a, (int)i, NULL);
+    p->formats = bl_graph_sources(p->sys->graph, dests, n, &p->num_formats);
+    free(dests);
+}
+
+// Takes new sanitised caps (owned), stores them and rebuilds what depends on them.
+static void set_caps(bl_printer_t *p, ipp_t *caps, bool save)
+{
+    ippDelete(p->caps);
+    p->caps = caps;
+    ippDelete(p->attrs);
+    p->attrs = NULL;
+    update_formats(p);
+    if (!save)
+        return;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (!bl_caps_encode(caps, &data, &len) || !bl_store_begin(p->sys->store))
+        return;
+    sqlite3_stmt *st =
+        bl_store_stmt(p->sys->store, "UPDATE printers SET caps=?, caps_time=? WHERE name=?");
+    if (st) {
+        sqlite3_bind_blob(st, 1, data, (int)len, free);
+        data = NULL;
+        sqlite3_bind_int64(st, 2, bl_system_now());
+        sqlite3_bind_text(st, 3, p->name, -1, SQLITE_STATIC);
+        sqlite3_step(st);
+    }
+    free(data);
+}
+
+static void on_printer_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    bl_printer_t *p = arg;
+    if (p->device_down && !p->active_job)
+        bl_printer_probe(p);
+    else if (!p->device_down && !is_virtual(p))
+        bl_printer_probe(p);
+}
+
+static void arm_timer(bl_printer_t *p, int seconds)
+{
+    struct timeval tv = {seconds, 0};
+    evtimer_add(p->timer, &tv);
+}
+
+void bl_printer_device_down(bl_printer_t *p, const char *why)
+{
+    if (!p->device_down)
+        bl_log(BL_LOG_WARN, "printer %s: device unreachable: %s", p->name, why);
+    p->device_down = true;
+    snprintf(p->message, sizeof(p->message), "%s", why);
+    bl_printer_add_reason(p, "offline-report");
+    bl_printer_set_state(p, BL_PRINTER_STOPPED);
+    arm_timer(p, p->sys->config->job_retry_interval);
+}
+
+void bl_printer_device_up(bl_printer_t *p)
+{
+    if (p->device_down)
+        bl_log(BL_LOG_INFO, "printer %s: device is back", p->name);
+    p->device_down = false;
+    p->message[0] = '\0';
+    bl_printer_remove_reason(p, "offline-report");
+    bl_printer_remove_reason(p, "connecting-to-device");
+    bl_printer_set_state(p, p->active_job ? BL_PRINTER_PROCESSING : BL_PRINTER_IDLE);
+}
+
+static ssize_t probe_feed(void *ctx, void *buf, size_t len)
+{
+    (void)ctx;
+    (void)buf;
+    (void)len;
+    return 0;
+}
+
+static void probe_output(void *ctx, const void *data, size_t len)
+{
+    bl_printer_t *p = ctx;
+    if (evbuffer_get_length(p->probe_out) + len <= PROBE_MAX_BYTES)
+        evbuffer_add(p->probe_out, data, len);
+}
+
+static void probe_status(void *ctx, size_t stage, const bl_status_t *st)
+{
+    bl_printer_t *p = ctx;
+    (void)stage;
+    if (st->kind == BL_STATUS_ERROR)
+        bl_log(BL_LOG_DEBUG, "printer %s: probe: %s", p->name, st->message);
+}
+
+// Decodes and sanitises the probe's reply; NULL when unusable.
+static ipp_t *probe_caps(bl_printer_t *p)
+{
+    size_t len = evbuffer_get_length(p->probe_out);
+    const uint8_t *data = evbuffer_pullup(p->probe_out, -1);
+    size_t block = 0;
+    if (!data || bl_ipp_frame_scan(data, len, PROBE_MAX_BYTES, &block) != BL_FRAME_COMPLETE)
+        return NULL;
+    ipp_t *resp = bl_ipp_decode(data, block);
+    if (!resp)
+        return NULL;
+    size_t dropped = 0;
+    ipp_t *caps = NULL;
+    if (ippGetStatusCode(resp) < IPP_STATUS_REDIRECTION_OTHER_SITE)
+        caps = bl_caps_sanitize(resp, &dropped);
+    ippDelete(resp);
+    if (dropped)
+        bl_log(BL_LOG_WARN, "printer %s: dropped %zu invalid attributes from the device", p->name,
+               dropped);
+    return caps;
+}
+
+static void probe_done(void *ctx, const bl_runner_result_t *res)
+{
+    bl_printer_t *p = ctx;
+    p->probe = NULL;
+    ipp_t *caps = res->failed_stage < 0 ? probe_caps(p) : NULL;
+    evbuffer_drain(p->probe_out, evbuffer_get_length(p->probe_out));
+    if (caps) {
+        set_caps(p, caps, true);
+        bl_printer_device_up(p);
+        arm_timer(p, p->sys->config->printer_refresh_interval);
+        bl_printer_schedule(p);
+    } else {
+        bl_printer_device_down(p, res->timed_out ? "the device did not answer in time"
+                                                 : "the device cannot be reached");
+    }
+}
+
+void bl_printer_probe(bl_printer_t *p)
+{
+    if (p->probe || is_virtual(p) || p->sys->shutting_down)
+        return;
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/probe", p->sys->config->helper_dir);
+    char *argv[] = {"probe", (char *)p->conf->device_uri, NULL};
+    char *envp[] = {"PATH=/usr/bin:/bin", "LANG=C", NULL};
+    bl_stage_t stage = {path, argv, envp};
+    static const bl_runner_callbacks_t cb = {probe_feed, probe_output, probe_status, probe_done};
+    p->probe = bl_runner_start(p->sys->base, &stage, 1, NULL, 30, &cb, p);
+    if (!p->probe)
+        bl_printer_device_down(p, "cannot start the probe helper");
+}
+
+// Loads the queue's row (uuid, cached caps) or creates it.
+static bool load_row(bl_printer_t *p)
+{
+    bl_store_t *store = p->sys->store;
+    sqlite3_stmt *st = bl_store_stmt(store, "SELECT uuid, caps FROM printers WHERE name=?");
+    if (!st)
+        return false;
+    sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(p->uuid, sizeof(p->uuid), "%s", (const char *)sqlite3_column_text(st, 0));
+        const void *blob = sqlite3_column_blob(st, 1);
+        int len = sqlite3_column_bytes(st, 1);
+        ipp_t *caps = blob && len > 0 ? bl_caps_decode(blob, (size_t)len) : NULL;
+        sqlite3_reset(st);
+        if (caps)
+            set_caps(p, caps, false);
+        return true;
+    }
+    sqlite3_reset(st);
+    unsigned char b[16];
+    RAND_bytes(b, sizeof(b));
+    snprintf(p->uuid, sizeof(p->uuid),
+             "urn:uuid:%02x%02x%02x%02x-%02x%02x-4%x%02x-%x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6] & 15, b[7], 8 | (b[8] & 3), b[9], b[10], b[11],
+             b[12], b[13], b[14], b[15]);
+    if (!bl_store_begin(store))
+        return false;
+    st = bl_store_stmt(store, "INSERT INTO printers(name, uuid, config_time) VALUES(?,?,?)");
+    if (!st)
+        return false;
+    sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, p->uuid, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, bl_system_now());
+    return sqlite3_step(st) == SQLITE_DONE;
+}
+
+bl_printer_t *bl_printer_create(bl_system_t *sys, const bl_printer_conf_t *conf)
+{
+    bl_printer_t *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->sys = sys;
+    p->conf = conf;
+    p->name = conf->name;
+    p->state = BL_PRINTER_IDLE;
+    p->accepting = conf->accepting;
+    p->state_time = p->config_time = bl_system_now();
+    p->probe_out = evbuffer_new();
+    p->timer = evtimer_new(sys->base, on_printer_timer, p);
+    if (!p->probe_out || !p->timer || !load_row(p)) {
+        bl_printer_delete(p);
+        return NULL;
+    }
+    if (is_virtual(p))
+        set_caps(p, bl_caps_virtual(), false);
+    return p;
+}
+
+void bl_printer_delete(bl_printer_t *p)
+{
+    if (!p)
+        return;
+    if (p->probe)
+        bl_runner_cancel(p->probe);
+    if (p->timer)
+        event_free(p->timer);
+    if (p->probe_out)
+        evbuffer_free(p->probe_out);
+    for (size_t i = 0; i < p->num_formats; i++)
+        free(p->formats[i]);
+    free(p->formats);
+    ippDelete(p->caps);
+    ippDelete(p->attrs);
+    free(p);
+}
+
+void bl_printer_schedule(bl_printer_t *p)
+{
+    if (p->active_job || p->sys->shutting_down || !p->caps)
+        return;
+    if (p->device_down && evtimer_pending(p->timer, NULL))
+        return; // wait for the retry timer
+    for (size_t i = 0; i < p->sys->num_active; i++) {
+        bl_job_t *job = p->sys->active[i];
+        if (job->printer == p && job->state == BL_JOB_PENDING && job->doc_state == BL_DOC_SPOOLED) {
+            p->active_job = job;
+            bl_printer_set_state(p, BL_PRINTER_PROCESSING);
+            bl_pipeline_start(job);
+            return;
+        }
+    }
+    if (!p->device_down)
+        bl_printer_set_state(p, BL_PRINTER_IDLE);
+}

@@ -1,0 +1,67 @@
+// Printers (queues): device capabilities, state and reasons, the per-queue scheduler.
+// Licensed under the Apache License, Version 2.0.
+#ifndef BL_PRINTER_H
+#define BL_PRINTER_H
+
+#include <cups/ipp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "server/system.h"
+
+typedef struct bl_printer_conf bl_printer_conf_t;
+typedef struct bl_runner bl_runner_t;
+
+#define BL_PRINTER_MAX_REASONS 8
+
+typedef enum bl_printer_state {
+    BL_PRINTER_IDLE = 3,
+    BL_PRINTER_PROCESSING = 4,
+    BL_PRINTER_STOPPED = 5,
+} bl_printer_state_t;
+
+struct bl_printer {
+    bl_system_t *sys;
+    const bl_printer_conf_t *conf; // borrowed from sys->config
+    const char *name;              // conf->name
+    char uuid[48];
+    ipp_t *caps;        // sanitised device capabilities, NULL while unknown (owned)
+    ipp_t *attrs;       // static printer description for attrs_key (owned; the IPP face builds
+                        // it, the domain drops it when caps or config change)
+    char attrs_key[320];
+    char **formats;     // document-format-supported, from the format graph (owned)
+    size_t num_formats;
+    bl_printer_state_t state;
+    char reasons[BL_PRINTER_MAX_REASONS][64];
+    size_t num_reasons;
+    char message[256];
+    bool accepting;
+    bool device_down;
+    time_t state_time, config_time;
+    bl_job_t *active_job;         // job whose pipeline runs (borrowed from sys->active)
+    bl_runner_t *probe;           // running capability probe
+    struct evbuffer *probe_out;   // probe's stdout
+    struct event *timer;          // retry / refresh timer
+    time_t next_probe;
+};
+
+bl_printer_t *bl_printer_create(bl_system_t *sys, const bl_printer_conf_t *conf);
+void bl_printer_delete(bl_printer_t *p);
+// Starts a capability probe of the device (async); no-op while one runs.
+void bl_printer_probe(bl_printer_t *p);
+// Count of jobs not yet terminal on this queue.
+int bl_printer_queued_jobs(const bl_printer_t *p);
+void bl_printer_add_reason(bl_printer_t *p, const char *reason);
+void bl_printer_remove_reason(bl_printer_t *p, const char *reason);
+bool bl_printer_has_reason(const bl_printer_t *p, const char *reason);
+void bl_printer_set_state(bl_printer_t *p, bl_printer_state_t state);
+// Looks for the next job to run on p and starts its pipeline (call when something changed).
+void bl_printer_schedule(bl_printer_t *p);
+// Device could not be reached: mark the queue stopped and retry after JobRetryInterval.
+void bl_printer_device_down(bl_printer_t *p, const char *why);
+void bl_printer_device_up(bl_printer_t *p);
+// Whether the device supports a keyword value for `name-supported`.
+bool bl_printer_supports(bl_printer_t *p, const char *name, const char *value);
+
+#endif

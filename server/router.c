@@ -1,0 +1,212 @@
+// The HTTP router: picks the face for each request (IPP now; REST, web and eSCL later).
+// Licensed under the Apache License, Version 2.0.
+//
+// For IPP, the body's first bytes are collected until the attribute block is framed
+// (ipp/frame.h), decoded once, and handed to the IPP face; the bytes after it stream on into the
+// job's encrypted spool file without ever being held whole in memory.
+#include "server/router.h"
+
+#include "ipp/frame.h"
+#include "ipp/ipp.h"
+#include "server/config.h"
+#include "server/http.h"
+#include "server/log.h"
+
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct route {
+    bl_system_t *sys;
+    bl_conn_t *conn;
+    bl_ipp_req_t *ipp;
+    struct evbuffer *head; // attribute block being collected
+    bool framed, want_doc, responded;
+} route_t;
+
+static void route_free(route_t *r)
+{
+    if (!r)
+        return;
+    bl_ipp_req_delete(r->ipp);
+    if (r->head)
+        evbuffer_free(r->head);
+    free(r);
+}
+
+static void respond_text(bl_conn_t *c, int status, const char *text)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (b)
+        evbuffer_add_printf(b, "%s\n", text);
+    bl_conn_respond(c, status, "text/plain; charset=utf-8", b, NULL);
+    if (b)
+        evbuffer_free(b);
+}
+
+static void on_ipp_response(void *arg, ipp_t *response)
+{
+    route_t *r = arg;
+    size_t len = 0;
+    uint8_t *data = bl_ipp_encode(response, &len);
+    ippDelete(response);
+    r->responded = true;
+    if (!data) {
+        respond_text(r->conn, 500, "cannot encode the IPP response");
+        return;
+    }
+    struct evbuffer *b = evbuffer_new();
+    if (!b) {
+        free(data);
+        respond_text(r->conn, 500, "out of memory");
+        return;
+    }
+    evbuffer_add_reference(b, data, len, (evbuffer_ref_cleanup_cb)(void (*)(void))free, data);
+    bl_conn_respond(r->conn, 200, "application/ipp", b, NULL);
+    evbuffer_free(b);
+}
+
+// Host name the client used, without the port, for URIs in replies.
+static void client_host(const bl_http_request_t *req, bl_conn_t *c, char *buf, size_t len)
+{
+    const char *h = bl_http_request_header(req, "Host");
+    if (!h || !*h)
+        h = bl_conn_host(c);
+    snprintf(buf, len, "%s", h ? h : "localhost");
+    char *colon = strrchr(buf, ':');
+    char *bracket = strrchr(buf, ']');
+    if (colon && (!bracket || colon > bracket))
+        *colon = '\0';
+    // A Host header is untrusted: keep host-name characters only.
+    for (char *p = buf; *p; p++) {
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]", *p)) {
+            snprintf(buf, len, "localhost");
+            return;
+        }
+    }
+}
+
+static bool is_ipp_path(const char *path)
+{
+    return !strcmp(path, "/") || !strncmp(path, "/ipp/", 5) || !strcmp(path, "/ipp") ||
+           !strncmp(path, "/printers/", 10) || !strncmp(path, "/jobs/", 6) ||
+           !strcmp(path, "/jobs") || !strcmp(path, "/printers") || !strcmp(path, "/admin");
+}
+
+static void on_request(void *app, bl_conn_t *c, const bl_http_request_t *req)
+{
+    bl_system_t *sys = app;
+    if (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD")) {
+        if (!strcmp(req->path, "/"))
+            respond_text(c, 200, "Blatt print server " PACKAGE_VERSION);
+        else
+            respond_text(c, 404, "not found");
+        return;
+    }
+    if (strcmp(req->method, "POST")) {
+        respond_text(c, 405, "method not allowed");
+        return;
+    }
+    if (!is_ipp_path(req->path)) {
+        respond_text(c, 404, "not found");
+        return;
+    }
+    const char *ct = bl_http_request_header(req, "Content-Type");
+    if (!ct || strncasecmp(ct, "application/ipp", 15) || (ct[15] && ct[15] != ';' && ct[15] != ' ')) {
+        respond_text(c, 415, "Content-Type must be application/ipp");
+        return;
+    }
+    route_t *r = calloc(1, sizeof(*r));
+    char host[256];
+    client_host(req, c, host, sizeof(host));
+    uid_t uid = 0;
+    bl_ipp_peer_t peer = {
+        .address = bl_conn_peer(c),
+        .host = host,
+        .port = bl_conn_local_port(c),
+        .tls = bl_conn_is_tls(c),
+        .local = bl_conn_is_local(c),
+        .has_uid = bl_conn_peer_uid(c, &uid),
+    };
+    peer.uid = uid;
+    if (r) {
+        r->sys = sys;
+        r->conn = c;
+        r->head = evbuffer_new();
+        r->ipp = bl_ipp_req_create(sys, &peer, req->path, on_ipp_response, r);
+    }
+    if (!r || !r->head || !r->ipp) {
+        route_free(r);
+        respond_text(c, 503, "out of memory");
+        return;
+    }
+    bl_conn_set_userdata(c, r);
+}
+
+// Feeds bytes of the IPP message; frames the attribute block first.
+static void on_body(void *app, bl_conn_t *c, const uint8_t *data, size_t len)
+{
+    bl_system_t *sys = app;
+    route_t *r = bl_conn_get_userdata(c);
+    if (!r || r->responded)
+        return;
+    if (r->framed) {
+        if (r->want_doc && !bl_ipp_req_document(r->ipp, data, len))
+            r->want_doc = false;
+        return;
+    }
+    evbuffer_add(r->head, data, len);
+    size_t have = evbuffer_get_length(r->head), block = 0;
+    const uint8_t *buf = evbuffer_pullup(r->head, -1);
+    bl_frame_result_t fr = bl_ipp_frame_scan(buf, have, sys->config->max_ipp_attributes_size, &block);
+    if (fr == BL_FRAME_NEED_MORE)
+        return;
+    r->framed = true;
+    if (fr == BL_FRAME_TOO_BIG) {
+        r->responded = true;
+        respond_text(c, 413, "the IPP attribute block is too large");
+        return;
+    }
+    ipp_t *msg = fr == BL_FRAME_COMPLETE ? bl_ipp_decode(buf, block) : NULL;
+    if (!msg) {
+        bl_ipp_req_fail(r->ipp, IPP_STATUS_ERROR_BAD_REQUEST, "malformed IPP message");
+        return;
+    }
+    r->want_doc = bl_ipp_req_start(r->ipp, msg);
+    // `r` may have responded already; the document bytes that came with the block go on.
+    if (r->want_doc && have > block &&
+        !bl_ipp_req_document(r->ipp, buf + block, have - block))
+        r->want_doc = false;
+    evbuffer_free(r->head);
+    r->head = NULL;
+}
+
+static void on_body_end(void *app, bl_conn_t *c)
+{
+    (void)app;
+    route_t *r = bl_conn_get_userdata(c);
+    if (!r)
+        return;
+    if (!r->framed && !r->responded) {
+        bl_ipp_req_fail(r->ipp, IPP_STATUS_ERROR_BAD_REQUEST, "truncated IPP message");
+    } else if (r->want_doc) {
+        r->want_doc = false;
+        bl_ipp_req_document_end(r->ipp);
+    }
+}
+
+// The request is over (answered and read, or the connection died): free its state.
+static void on_abort(void *app, bl_conn_t *c)
+{
+    (void)app;
+    route_t *r = bl_conn_get_userdata(c);
+    bl_conn_set_userdata(c, NULL);
+    route_free(r);
+}
+
+const bl_http_handler_t *bl_router_handler(void)
+{
+    static const bl_http_handler_t handler = {on_request, on_body, on_body_end, on_abort};
+    return &handler;
+}

@@ -1,0 +1,63 @@
+// Encrypted spool files: AES-256-GCM segments under a per-document key wrapped by the KEK.
+// Licensed under the Apache License, Version 2.0.
+#ifndef BL_SPOOL_H
+#define BL_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+// Plaintext bytes per segment written by bl_spool_writer_t.
+#define BL_SPOOL_SEGMENT_SIZE 65536u
+// Size in bytes of the fixed file header (see the format notes in spool.c).
+#define BL_SPOOL_HEADER_SIZE 84u
+
+// The server's key-encryption key (32 bytes); wiped when deleted.
+typedef struct bl_kek bl_kek_t;
+
+// Loads the 32-byte KEK from `path`, or creates it (O_EXCL, mode 0600, random) when missing.
+// Refuses a key file that is group/world readable or of the wrong size. NULL on failure (logged).
+// The caller owns the result (bl_kek_delete()).
+bl_kek_t *bl_kek_load_or_create(const char *path);
+// Wipes and frees a KEK; NULL is ignored.
+void bl_kek_delete(bl_kek_t *kek);
+
+// Streams one document into an encrypted spool file.
+typedef struct bl_spool_writer bl_spool_writer_t;
+
+// Creates `path` (O_EXCL, 0600) and writes the header. NULL on failure.
+// The writer does not keep `kek`; the caller owns the writer until finish/abort.
+bl_spool_writer_t *bl_spool_writer_create(const bl_kek_t *kek, const char *path);
+// Appends plaintext; encrypts and writes each full segment. false on I/O error (e.g. ENOSPC;
+// errno kept). After a failure, only bl_spool_writer_abort() is useful.
+bool bl_spool_writer_write(bl_spool_writer_t *w, const void *data, size_t len);
+// Writes the final segment, fdatasync()s the file and its directory, closes. Frees w in all cases.
+// *plain_bytes = total plaintext length (may be NULL). false on error (file removed).
+bool bl_spool_writer_finish(bl_spool_writer_t *w, uint64_t *plain_bytes);
+// Drops a writer: closes and unlinks the partial file. Frees w. NULL is ignored.
+void bl_spool_writer_abort(bl_spool_writer_t *w);
+
+// Reads one document back; only authenticated plaintext is ever returned.
+typedef struct bl_spool_reader bl_spool_reader_t;
+
+// Opens `path` and unwraps its data key with `kek`. NULL on failure (logged).
+bl_spool_reader_t *bl_spool_reader_create(const bl_kek_t *kek, const char *path);
+// Same on an open file positioned at the header; the reader owns `fd` (closed on failure too).
+bl_spool_reader_t *bl_spool_reader_create_fd(const bl_kek_t *kek, int fd);
+// Reads up to len plaintext bytes: >0 bytes, 0 at authenticated end, -1 on error/tamper/truncation
+// (logged). Once it returned -1, every later call returns -1.
+ssize_t bl_spool_reader_read(bl_spool_reader_t *r, void *buf, size_t len);
+// Closes, wipes and frees a reader; NULL is ignored.
+void bl_spool_reader_delete(bl_spool_reader_t *r);
+
+// Shreds a spool file: overwrites the wrapped key in the header with random bytes, fdatasync,
+// unlink. After this the document is unrecoverable even from a disk image. true if gone (also if
+// missing). Caveat: on copy-on-write file systems and SSDs the old header block may survive the
+// overwrite; there the guarantee needs KEK rotation too (see the notes at the top of spool.c).
+bool bl_spool_shred(const char *path);
+// Rewraps a spool file's data key under new_kek (for key rotation; rewrite header in place +
+// fsync).
+bool bl_spool_rewrap(const bl_kek_t *old_kek, const bl_kek_t *new_kek, const char *path);
+
+#endif

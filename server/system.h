@@ -1,0 +1,47 @@
+// The Blatt system object: everything one blattd owns (config, loop, store, keys, queues, jobs).
+// Licensed under the Apache License, Version 2.0.
+#ifndef BL_SYSTEM_H
+#define BL_SYSTEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+struct event_base;
+typedef struct bl_config bl_config_t;
+typedef struct bl_store bl_store_t;
+typedef struct bl_kek bl_kek_t;
+typedef struct bl_graph bl_graph_t;
+typedef struct bl_printer bl_printer_t;
+typedef struct bl_job bl_job_t;
+
+typedef struct bl_system {
+    struct event_base *base;
+    bl_config_t *config;   // owned
+    bl_store_t *store;     // owned
+    bl_kek_t *kek;         // owned
+    bl_graph_t *graph;     // owned
+    bl_printer_t **printers; // owned, in config order
+    size_t num_printers;
+    bl_printer_t *default_printer; // borrowed from printers
+    bl_job_t **active;     // jobs not yet in a terminal state, sorted by id (owned)
+    size_t num_active, cap_active;
+    int next_job_id;
+    time_t boot_time;
+    char uuid[48];
+    char *server_name;     // owned
+    char *spool_dir;       // owned: StateDir/spool
+    char *tmp_dir;         // owned: StateDir/tmp (per-job private TMPDIRs for filters)
+    bool shutting_down;
+} bl_system_t;
+
+// Opens state (StateDir, database, keys, format graph), creates the queues and resumes jobs.
+bl_system_t *bl_system_create(struct event_base *base, bl_config_t *config);
+void bl_system_delete(bl_system_t *sys);
+// Cancels running pipelines for shutdown (jobs stay pending and resume at next start).
+void bl_system_shutdown(bl_system_t *sys);
+bl_printer_t *bl_system_find_printer(const bl_system_t *sys, const char *name);
+// Time of this loop pass.
+time_t bl_system_now(void);
+
+#endif
