@@ -4,6 +4,7 @@
 #define BL_IPP_PRIVATE_H
 
 #include "ipp/ipp.h"
+#include "server/inflate.h"
 #include "server/job.h"
 #include "server/printer.h"
 
@@ -28,6 +29,8 @@ struct bl_ipp_req {
     int job_id;             // target job id (job operations)
     char user[256];
     bl_job_t *doc_job;      // job receiving the document (Print-Job/Send-Document)
+    bl_inflate_t *doc_inflate; // `compression` of the document data (owned)
+    bool doc_failed;        // the document could not be stored; the answer is out
 };
 
 // request.c
@@ -72,6 +75,8 @@ void bl_ipp_add_job_attrs(bl_ipp_req_t *req, bl_job_t *job, ipp_attribute_t *ra,
                           bl_job_attrs_t mode);
 // Document streaming shared by Print-Job and Send-Document.
 bool bl_ipp_doc_begin(bl_ipp_req_t *req, bl_job_t *job);
+// Checks the `compression` operation attribute and prepares decoding; false when refused.
+bool bl_ipp_doc_compression(bl_ipp_req_t *req);
 
 // system-ipp.c
 void bl_ipp_get_system_attributes(bl_ipp_req_t *req);

@@ -25,6 +25,7 @@ typedef struct bl_ipp_peer {
     bool local;            // loopback or Unix socket
     bool has_uid;          // peer credentials of a Unix-socket client
     uid_t uid;
+    bool content_coded;    // the HTTP layer already removed a Content-Encoding
 } bl_ipp_peer_t;
 
 // A request for `path` (the HTTP request path). `respond` is called exactly once unless the

@@ -85,6 +85,8 @@ bool bl_ipp_send_document(bl_ipp_req_t *req)
             }
         }
     }
+    if (job && !bl_ipp_doc_compression(req))
+        job = NULL;
     if (!job || !bl_ipp_doc_begin(req, job)) {
         bl_ipp_respond(req);
         return false;

@@ -44,14 +44,8 @@ static bool operation_attrs(bl_ipp_req_t *req, bl_printer_t *p, bl_job_params_t 
         if (s)
             snprintf(params->name, sizeof(params->name), "%s", s);
     }
-    if ((a = ippFindAttribute(req->request, "compression", IPP_TAG_ZERO))) {
-        const char *s = one_string(req, a, IPP_TAG_KEYWORD, IPP_TAG_KEYWORD, 32);
-        if (!s || strcmp(s, "none")) {
-            bl_ipp_set_status(req, IPP_STATUS_ERROR_COMPRESSION_NOT_SUPPORTED,
-                              "compression is not supported");
-            return false;
-        }
-    }
+    if (!bl_ipp_doc_compression(req))
+        return false;
     if ((a = ippFindAttribute(req->request, "document-format", IPP_TAG_ZERO))) {
         const char *s = one_string(req, a, IPP_TAG_MIMETYPE, IPP_TAG_MIMETYPE, 127);
         if (!s) {

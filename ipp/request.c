@@ -42,6 +42,7 @@ void bl_ipp_req_delete(bl_ipp_req_t *req)
         bl_job_doc_abort(req->doc_job);
         req->doc_job = NULL;
     }
+    bl_inflate_delete(req->doc_inflate);
     ippDelete(req->request);
     ippDelete(req->response);
     free(req);
@@ -96,14 +97,19 @@ void bl_ipp_req_fail(bl_ipp_req_t *req, ipp_status_t status, const char *message
 
 void bl_ipp_unsupported(bl_ipp_req_t *req, ipp_attribute_t *attr)
 {
-    if (!ippFindAttribute(req->response, ippGetName(attr), IPP_TAG_ZERO) ||
-        ippGetGroupTag(ippFindAttribute(req->response, ippGetName(attr), IPP_TAG_ZERO)) !=
-            IPP_TAG_UNSUPPORTED_GROUP)
-        ippCopyAttribute(req->response, attr, 0);
-    // ippCopyAttribute keeps the source group; move the copy to the unsupported group.
-    ipp_attribute_t *last = ippGetLast(req->response);
-    if (last && !strcmp(ippGetName(last), ippGetName(attr)))
-        ippSetGroupTag(req->response, &last, IPP_TAG_UNSUPPORTED_GROUP);
+    const char *name = ippGetName(attr);
+    if (!name)
+        return;
+    for (ipp_attribute_t *a = ippFirstAttribute(req->response); a;
+         a = ippNextAttribute(req->response)) {
+        if (ippGetGroupTag(a) == IPP_TAG_UNSUPPORTED_GROUP && ippGetName(a) &&
+            !strcmp(ippGetName(a), name))
+            return; // reported already
+    }
+    // ippCopyAttribute() keeps the source's group; the copy belongs to the unsupported group.
+    ipp_attribute_t *copy = ippCopyAttribute(req->response, attr, 0);
+    if (copy)
+        ippSetGroupTag(req->response, &copy, IPP_TAG_UNSUPPORTED_GROUP);
 }
 
 bool bl_ipp_keyword_ok(const char *s, size_t max)
@@ -469,23 +475,68 @@ bool bl_ipp_req_start(bl_ipp_req_t *req, ipp_t *request)
     return dispatch(req);
 }
 
+bool bl_ipp_doc_compression(bl_ipp_req_t *req)
+{
+    ipp_attribute_t *a = ippFindAttribute(req->request, "compression", IPP_TAG_ZERO);
+    if (!a)
+        return true;
+    const char *s = ippGetString(a, 0, NULL);
+    bl_coding_t coding;
+    if (ippGetValueTag(a) != IPP_TAG_KEYWORD || ippGetCount(a) != 1 ||
+        ippGetGroupTag(a) != IPP_TAG_OPERATION || !s || !strcmp(s, "identity") ||
+        !bl_coding_parse(s, &coding) || !strcmp(s, "x-gzip")) {
+        bl_ipp_unsupported(req, a);
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_COMPRESSION_NOT_SUPPORTED,
+                          "compression %s is not supported", s ? s : "(bad)");
+        return false;
+    }
+    // A body sent with Content-Encoding was decoded by the HTTP layer already (that is how
+    // libcups clients send `compression`); otherwise the document bytes themselves are coded.
+    if (coding == BL_CODING_IDENTITY || req->peer.content_coded)
+        return true;
+    bl_inflate_delete(req->doc_inflate);
+    req->doc_inflate = bl_inflate_create(coding);
+    if (!req->doc_inflate) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_INTERNAL, "out of memory");
+        return false;
+    }
+    return true;
+}
+
+// The document could not be stored: drop it and answer now.
+static void doc_fail(bl_ipp_req_t *req, ipp_status_t status, const char *why)
+{
+    bl_log(BL_LOG_ERROR, "job %d: cannot spool the document: %s", req->doc_job->id, why);
+    bl_job_doc_abort(req->doc_job);
+    req->doc_job = NULL;
+    req->doc_failed = true;
+    bl_ipp_set_status(req, status, "%s", why);
+    bl_ipp_respond(req);
+}
+
+static bool doc_write(void *ctx, const uint8_t *data, size_t len)
+{
+    bl_ipp_req_t *req = ctx;
+    if (bl_job_doc_write(req->doc_job, data, len))
+        return true;
+    uint64_t max = req->sys->config->max_document_size;
+    if (max && req->doc_job->doc_size + len > max)
+        doc_fail(req, IPP_STATUS_ERROR_REQUEST_ENTITY, "the document is larger than allowed");
+    else
+        doc_fail(req, IPP_STATUS_ERROR_DEVICE, "the spool cannot take the document (disk full?)");
+    return false;
+}
+
 bool bl_ipp_req_document(bl_ipp_req_t *req, const uint8_t *data, size_t len)
 {
     if (!req->doc_job || req->responded)
         return false;
-    if (bl_job_doc_write(req->doc_job, data, len))
+    if (!req->doc_inflate)
+        return doc_write(req, data, len);
+    if (bl_inflate_feed(req->doc_inflate, data, len, doc_write, req))
         return true;
-    bool too_big = req->sys->config->max_document_size &&
-                   req->doc_job->doc_size + len > req->sys->config->max_document_size;
-    bl_log(BL_LOG_ERROR, "job %d: cannot spool document: %s", req->doc_job->id,
-           too_big ? "over MaxDocumentSize" : "write failed");
-    bl_job_doc_abort(req->doc_job);
-    req->doc_job = NULL;
-    if (too_big)
-        bl_ipp_set_status(req, IPP_STATUS_ERROR_REQUEST_ENTITY, "document is too large");
-    else
-        bl_ipp_set_status(req, IPP_STATUS_ERROR_DEVICE, "the spool cannot take the document");
-    bl_ipp_respond(req);
+    if (!req->doc_failed)
+        doc_fail(req, IPP_STATUS_ERROR_BAD_REQUEST, "the compressed document data is corrupt");
     return false;
 }
 
@@ -512,6 +563,10 @@ void bl_ipp_req_document_end(bl_ipp_req_t *req)
     if (!req->doc_job || req->responded)
         return;
     bl_job_t *job = req->doc_job;
+    if (req->doc_inflate && !bl_inflate_finished(req->doc_inflate)) {
+        doc_fail(req, IPP_STATUS_ERROR_BAD_REQUEST, "the compressed document data is truncated");
+        return;
+    }
     if (job->doc_size == 0) {
         // No document data: Print-Job is malformed; Send-Document just closes the job.
         req->doc_job = NULL;

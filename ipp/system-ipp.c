@@ -1,5 +1,7 @@
 // IPP operations on the system (PWG 5100.22 basics) and the CUPS operations CUPS clients need.
 // Licensed under the Apache License, Version 2.0.
+#include "autoconfig.h"
+
 #include "ipp/ipp-private.h"
 
 #include "server/config.h"

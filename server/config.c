@@ -7,6 +7,7 @@
 #include "server/config.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -84,6 +85,7 @@ static const directive_t directives[] = {
      G(printer_refresh_interval)},
     {"DefaultPrinter", T_NAME, S_GLOBAL, 0, 0, NULL, G(default_printer)},
     {"PreserveJobHistory", T_BOOL, S_GLOBAL, 0, 0, NULL, G(preserve_job_history)},
+    {"AllowPlainRemote", T_BOOL, S_GLOBAL, 0, 0, NULL, G(allow_plain_remote)},
     {"DeviceURI", T_URI, S_PRINTER, 0, 1023, NULL, P(device_uri)},
     {"Info", T_STRING, S_PRINTER, 0, 127, NULL, P(info)},
     {"Location", T_STRING, S_PRINTER, 0, 127, NULL, P(location)},
@@ -94,6 +96,8 @@ static const directive_t directives[] = {
     {"DefaultColorMode", T_ENUM, S_PRINTER, 0, 0, "monochrome|color|auto", P(default_color_mode)},
     {"DefaultMedia", T_KEYWORD, S_PRINTER, 0, 127, NULL, P(default_media)},
     {"AcceptingJobs", T_BOOL, S_PRINTER, 0, 0, NULL, P(accepting)},
+    {"DocumentFormat", T_ENUM, S_PRINTER, 0, 0, "application/pdf|image/pwg-raster|image/urf",
+     P(document_format)},
 };
 
 #define NUM_DIRECTIVES (sizeof(directives) / sizeof(directives[0]))
@@ -169,7 +173,8 @@ static bl_printer_conf_t *printer_new(const char *name, int line)
     p->name = strdup(name);
     p->default_sides = strdup("two-sided-long-edge");
     p->default_color_mode = strdup("monochrome");
-    p->default_media = strdup("iso_a4_210x297");
+    p->default_media = strdup("iso_a4_210x297mm");
+    p->document_format = strdup("application/pdf");
     p->accepting = true;
     p->line = line;
     return p;
@@ -185,6 +190,7 @@ static void printer_free(bl_printer_conf_t *p)
     free(p->default_sides);
     free(p->default_color_mode);
     free(p->default_media);
+    free(p->document_format);
     free(p);
 }
 
@@ -434,7 +440,8 @@ static bool open_block(parser_t *ps, char *line)
     if (bl_config_find_printer(ps->c, arg))
         return fail(ps, "duplicate printer name \"%s\"", arg);
     bl_printer_conf_t *p = printer_new(arg, ps->line);
-    if (!p || !p->name || !p->default_sides || !p->default_color_mode || !p->default_media) {
+    if (!p || !p->name || !p->default_sides || !p->default_color_mode || !p->default_media ||
+        !p->document_format) {
         if (p)
             printer_free(p);
         return fail(ps, "out of memory");

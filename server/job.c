@@ -7,6 +7,7 @@
 
 #include "server/config.h"
 #include "server/log.h"
+#include "server/pipeline.h"
 #include "server/printer.h"
 #include "server/spool.h"
 #include "server/store.h"
@@ -521,7 +522,6 @@ void bl_job_cancel(bl_job_t *job, const char *reason)
     bl_job_add_reason(job, reason ? reason : "job-canceled-by-user");
     if (job->runner) {
         // The pipeline's exit handler moves the job to canceled.
-        extern void bl_pipeline_cancel(bl_job_t *);
         bl_pipeline_cancel(job);
         return;
     }

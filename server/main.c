@@ -6,6 +6,8 @@
 #include "server/router.h"
 #include "server/system.h"
 #include "server/tls.h"
+#include "server/web.h"
+#include "drivers/runner.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -77,6 +79,7 @@ static bool open_listeners(daemon_ctx_t *d, bl_config_t *c)
         .body_timeout = c->body_timeout,
         .keepalive_timeout = c->keepalive_timeout,
         .max_connections = c->max_connections,
+        .allow_plain_remote = c->allow_plain_remote,
     };
     char cert[1024], key[1024];
     snprintf(cert, sizeof(cert), "%s", c->tls_certificate && *c->tls_certificate
@@ -144,16 +147,17 @@ static bool daemonize(void)
 static int run(bl_config_t *config, bool foreground)
 {
     daemon_ctx_t d = {0};
+    // Fork before the loop exists: an epoll instance does not survive fork().
+    if (!foreground && !daemonize())
+        return 1;
     struct event_config *ec = event_config_new();
     d.base = event_base_new_with_config(ec);
     event_config_free(ec);
-    if (!d.base || event_base_priority_init(d.base, 2) != 0) {
+    if (!d.base || event_base_priority_init(d.base, 3) != 0) {
         fprintf(stderr, "blattd: cannot create the event loop\n");
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
-    if (!foreground && !daemonize())
-        return 1;
     d.sys = bl_system_create(d.base, config);
     if (!d.sys || !open_listeners(&d, config)) {
         bl_log(BL_LOG_ERROR, "start-up failed");
@@ -175,6 +179,8 @@ static int run(bl_config_t *config, bool foreground)
     event_free(d.sig_int);
     event_free(d.sig_hup);
     event_free(d.exit_timer);
+    bl_runner_cleanup();
+    bl_web_cleanup();
     event_base_free(d.base);
     bl_log(BL_LOG_INFO, "stopped");
     return 0;

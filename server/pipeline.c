@@ -1,10 +1,12 @@
 // The job pipeline: decrypt from the spool -> filters -> backend, as child processes on pipes.
 // Licensed under the Apache License, Version 2.0.
 //
-// blattd itself is the decrypt stage: it feeds plaintext into the first pipe only when the pipe is
-// writable, so the document is never written to disk in the clear. Filters and backends report on
-// stderr (blatt-filter(7)); the exit code of the chain decides the job's end.
-#include "server/job.h"
+// blattd itself is the decrypt stage: it feeds authenticated plaintext into the first pipe only
+// when the pipe is writable, so the document is never written to disk in the clear. Filters and
+// backends report on stderr (blatt-filter(7)); the exit codes of the chain decide the job's end.
+// Every argv and environment string is built here from validated job values and the admin's
+// configuration, never from what a device reported.
+#include "server/pipeline.h"
 
 #include "drivers/graph.h"
 #include "drivers/runner.h"
@@ -21,16 +23,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_STAGES 8
+#define MAX_STAGES BL_RUNNER_MAX_STAGES
+#define NUM_ARGS 6
+#define NUM_ENV 8
+#define STR_LEN 1100
 
 typedef struct pipeline {
     bl_job_t *job;
     bl_spool_reader_t *reader;
     char last_error[256];
-    char *argv[MAX_STAGES][7];
-    char *envp[MAX_STAGES][12];
+    bool device_counters; // the backend reported counters from the device
+    char *argv[MAX_STAGES][NUM_ARGS + 1];
+    char *envp[MAX_STAGES][NUM_ENV + 1];
     char paths[MAX_STAGES][1024];
-    char strings[MAX_STAGES][12][1100];
+    char strings[MAX_STAGES][NUM_ARGS + NUM_ENV][STR_LEN];
 } pipeline_t;
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -53,8 +59,28 @@ static ssize_t on_feed(void *ctx, void *buf, size_t len)
     pipeline_t *pl = ctx;
     ssize_t n = bl_spool_reader_read(pl->reader, buf, len);
     if (n < 0)
-        snprintf(pl->last_error, sizeof(pl->last_error), "spooled document failed its integrity check");
+        snprintf(pl->last_error, sizeof(pl->last_error),
+                 "the spooled document failed its integrity check");
     return n;
+}
+
+static void take_attrs(pipeline_t *pl, const bl_status_t *st)
+{
+    bl_job_t *job = pl->job;
+    for (size_t i = 0; i < st->num_attrs; i++) {
+        const char *n = st->attrs[i].name;
+        int v = (int)st->attrs[i].value;
+        if (!strcmp(n, "job-impressions-completed"))
+            job->impressions = v, pl->device_counters = true;
+        else if (!strcmp(n, "job-media-sheets-completed"))
+            job->sheets = v, pl->device_counters = true;
+        else if (!strcmp(n, "job-impressions-color"))
+            job->impressions_color = v;
+        else if (!strcmp(n, "job-impressions-monochrome"))
+            job->impressions_mono = v;
+        else if (!strcmp(n, "job-pages"))
+            job->pages = v;
+    }
 }
 
 static void on_status(void *ctx, size_t stage, const bl_status_t *st)
@@ -64,20 +90,7 @@ static void on_status(void *ctx, size_t stage, const bl_status_t *st)
     bl_printer_t *p = job->printer;
     switch (st->kind) {
     case BL_STATUS_ATTR:
-        for (size_t i = 0; i < st->num_attrs; i++) {
-            const char *n = st->attrs[i].name;
-            int v = (int)st->attrs[i].value;
-            if (!strcmp(n, "job-impressions-completed"))
-                job->impressions = v;
-            else if (!strcmp(n, "job-media-sheets-completed"))
-                job->sheets = v;
-            else if (!strcmp(n, "job-impressions-color"))
-                job->impressions_color = v;
-            else if (!strcmp(n, "job-impressions-monochrome"))
-                job->impressions_mono = v;
-            else if (!strcmp(n, "job-pages"))
-                job->pages = v;
-        }
+        take_attrs(pl, st);
         break;
     case BL_STATUS_PAGE:
         if (st->page_total > 0)
@@ -105,48 +118,95 @@ static void on_status(void *ctx, size_t stage, const bl_status_t *st)
     }
 }
 
-// Maps the chain's exit to the job's next state (CUPS backend exit codes).
+// Counters for accounting when the device did not report its own: from the page count.
+static void estimate_counters(bl_job_t *job)
+{
+    const bl_job_params_t *p = &job->params;
+    int copies = p->copies > 0 ? p->copies : 1;
+    if (job->pages <= 0 && job->format_detected[0] && !strcmp(job->format_detected, "image/jpeg"))
+        job->pages = 1;
+    if (job->pages <= 0)
+        return;
+    bool duplex = !strncmp(p->sides, "two-sided", 9);
+    job->impressions = job->pages * copies;
+    job->sheets = (duplex ? (job->pages + 1) / 2 : job->pages) * copies;
+    if (!strcmp(p->color_mode, "color"))
+        job->impressions_color = job->impressions;
+    else
+        job->impressions_mono = job->impressions;
+}
+
+static void fill_mono(bl_job_t *job)
+{
+    if (job->impressions_color == 0 && job->impressions_mono == 0 &&
+        strcmp(job->params.color_mode, "color"))
+        job->impressions_mono = job->impressions;
+}
+
+// The job's next state after a chain that exited with failures (see blatt-backend(7)).
+static void end_failed(pipeline_t *pl, const bl_runner_result_t *res)
+{
+    bl_job_t *job = pl->job;
+    bl_printer_t *p = job->printer;
+    size_t last = res->num_stages - 1;
+    int fs = res->failed_stage;
+    int code = res->exit_code[fs];
+    const char *err = pl->last_error;
+    char msg[400];
+    if ((size_t)fs == last && (code == 4 || code == 6 || code == 7)) {
+        bl_job_add_reason(job, "job-queued");
+        bl_job_set_state(job, BL_JOB_PENDING, NULL, "waiting for the printer");
+        if (p)
+            bl_printer_device_down(p, err[0] ? err : "the printer cannot be reached");
+        return;
+    }
+    if ((size_t)fs == last && code == 5) {
+        bl_job_set_state(job, BL_JOB_CANCELED, "job-canceled-at-device", "canceled at the printer");
+        return;
+    }
+    if (res->term_signal[fs])
+        snprintf(msg, sizeof(msg), "%s %d was killed by signal %d%s%s",
+                 (size_t)fs == last ? "the backend" : "filter", fs, res->term_signal[fs],
+                 err[0] ? ": " : "", err);
+    else
+        snprintf(msg, sizeof(msg), "%s%s", err[0] ? err : "the job failed",
+                 (size_t)fs == last ? "" : " (in a filter)");
+    bl_job_set_state(job, BL_JOB_ABORTED,
+                     (size_t)fs == last ? "aborted-by-system" : "document-format-error", msg);
+}
+
 static void on_done(void *ctx, const bl_runner_result_t *res)
 {
     pipeline_t *pl = ctx;
     bl_job_t *job = pl->job;
     bl_printer_t *p = job->printer;
     bl_spool_reader_delete(pl->reader);
+    pl->reader = NULL;
     job->runner = NULL;
     remove_tmpdir(job);
     bl_job_remove_reason(job, "job-printing");
     if (p && p->active_job == job)
         p->active_job = NULL;
-    size_t last = res->num_stages - 1;
-    int fs = res->failed_stage;
-    int code = fs >= 0 ? res->exit_code[fs] : 0;
-    char msg[400];
     if (job->sys->shutting_down) {
         bl_job_set_state(job, BL_JOB_PENDING, NULL, NULL);
     } else if (job->cancel_requested || res->canceled) {
         bl_job_set_state(job, BL_JOB_CANCELED, NULL, "canceled");
+    } else if (res->feed_failed) {
+        bl_log(BL_LOG_ERROR, "job %d: %s", job->id, pl->last_error);
+        bl_job_set_state(job, BL_JOB_ABORTED, "aborted-by-system", pl->last_error);
     } else if (res->timed_out) {
-        bl_job_set_state(job, BL_JOB_ABORTED, "aborted-by-system", "the job took longer than FilterTimeout");
-    } else if (fs < 0) {
+        bl_job_set_state(job, BL_JOB_ABORTED, "aborted-by-system",
+                         "the job took longer than FilterTimeout");
+    } else if (res->failed_stage < 0) {
         if (p)
             bl_printer_device_up(p);
-        bl_job_set_state(job, BL_JOB_COMPLETED, "job-completed-successfully", "completed");
-    } else if ((size_t)fs == last && (code == 6 || code == 7 || code == 4)) {
-        bl_job_add_reason(job, "job-queued");
-        bl_job_set_state(job, BL_JOB_PENDING, NULL, "waiting for the device");
-        if (p)
-            bl_printer_device_down(p, pl->last_error[0] ? pl->last_error : "the device cannot be reached");
-    } else if ((size_t)fs == last && code == 5) {
-        bl_job_set_state(job, BL_JOB_CANCELED, "job-canceled-at-device", "canceled at the device");
-    } else {
-        if (res->term_signal[fs])
-            snprintf(msg, sizeof(msg), "stage %d was killed by signal %d%s%s", fs,
-                     res->term_signal[fs], pl->last_error[0] ? ": " : "", pl->last_error);
+        if (!pl->device_counters)
+            estimate_counters(job);
         else
-            snprintf(msg, sizeof(msg), "%s %d failed (exit %d)%s%s",
-                     (size_t)fs == last ? "backend" : "filter stage", fs, code,
-                     pl->last_error[0] ? ": " : "", pl->last_error);
-        bl_job_set_state(job, BL_JOB_ABORTED, "aborted-by-system", msg);
+            fill_mono(job);
+        bl_job_set_state(job, BL_JOB_COMPLETED, "job-completed-successfully", "completed");
+    } else {
+        end_failed(pl, res);
     }
     free(pl);
     if (p)
@@ -159,21 +219,74 @@ void bl_pipeline_cancel(bl_job_t *job)
         bl_runner_cancel(job->runner);
 }
 
+// Appends " name=value" to the options string when there is room.
+static void add_opt(char *buf, size_t len, const char *name, const char *value)
+{
+    size_t n = strlen(buf);
+    if (value && *value)
+        snprintf(buf + n, len - n, "%s%s=%s", n ? " " : "", name, value);
+}
+
+// The resolution to rasterise at: the requested one when the device takes it, else 300 dpi
+// when it can, else the device's lowest (from pwg-raster-document-resolution-supported).
+static int raster_resolution(const bl_job_t *job, const char *dest)
+{
+    ipp_t *caps = job->printer->caps;
+    ipp_attribute_t *a = ippFindAttribute(caps, "pwg-raster-document-resolution-supported",
+                                          IPP_TAG_RESOLUTION);
+    int want = job->params.resolution ? job->params.resolution : 300, best = 0;
+    if (!strcmp(dest, "image/urf") || !a)
+        return want == 600 || want == 300 ? want : 300;
+    for (int i = 0; i < ippGetCount(a); i++) {
+        ipp_res_t units;
+        int y, x = ippGetResolution(a, i, &y, &units);
+        if (x == want)
+            return x;
+        if (x == 300 || best == 0 || (best != 300 && x < best))
+            best = x;
+    }
+    return best ? best : 300;
+}
+
+// The PWG raster type: grey for monochrome jobs, sRGB for colour, from what the device takes.
+static const char *raster_type(const bl_job_t *job)
+{
+    ipp_attribute_t *a = ippFindAttribute(job->printer->caps, "pwg-raster-document-type-supported",
+                                          IPP_TAG_KEYWORD);
+    bool color = !strcmp(job->params.color_mode, "color");
+    const char *prefs[] = {color ? "srgb_8" : "sgray_8", color ? "sgray_8" : "srgb_8", "black_1"};
+    for (size_t i = 0; i < 3; i++) {
+        if (!a || ippContainsString(a, prefs[i]))
+            return prefs[i];
+    }
+    return prefs[0];
+}
+
 // The CUPS-style options string: only values that passed validation, never free text.
-static void job_options(const bl_job_t *job, const char *format, char *buf, size_t len)
+static void job_options(const bl_job_t *job, const char *dest, char *buf, size_t len)
 {
     const bl_job_params_t *p = &job->params;
-    int n = snprintf(buf, len, "copies=%d document-format=%s", p->copies > 0 ? p->copies : 1, format);
-    if (p->sides[0])
-        n += snprintf(buf + n, len - (size_t)n, " sides=%s", p->sides);
-    if (p->color_mode[0])
-        n += snprintf(buf + n, len - (size_t)n, " print-color-mode=%s", p->color_mode);
-    if (p->media[0])
-        n += snprintf(buf + n, len - (size_t)n, " media=%s", p->media);
-    if (p->resolution)
-        n += snprintf(buf + n, len - (size_t)n, " printer-resolution=%ddpi", p->resolution);
-    if (p->quality)
-        snprintf(buf + n, len - (size_t)n, " print-quality=%d", p->quality);
+    char num[32];
+    buf[0] = '\0';
+    snprintf(num, sizeof(num), "%d", p->copies > 0 ? p->copies : 1);
+    add_opt(buf, len, "copies", num);
+    add_opt(buf, len, "document-format", dest);
+    add_opt(buf, len, "sides", p->sides);
+    add_opt(buf, len, "print-color-mode", p->color_mode);
+    add_opt(buf, len, "media", p->media);
+    if (p->resolution) {
+        snprintf(num, sizeof(num), "%ddpi", p->resolution);
+        add_opt(buf, len, "printer-resolution", num);
+    }
+    if (p->quality) {
+        snprintf(num, sizeof(num), "%d", p->quality);
+        add_opt(buf, len, "print-quality", num);
+    }
+    if (!strcmp(dest, "image/pwg-raster") || !strcmp(dest, "image/urf")) {
+        snprintf(num, sizeof(num), "%d", raster_resolution(job, dest));
+        add_opt(buf, len, "raster-resolution", num);
+        add_opt(buf, len, "raster-type", raster_type(job));
+    }
 }
 
 static const char *backend_for(const char *uri)
@@ -187,34 +300,44 @@ static const char *backend_for(const char *uri)
     return NULL;
 }
 
-// Fills stage i of the chain.
+// A job name as argv text: printable characters only (it is the client's free text).
+static void safe_title(const char *in, char *out, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; in[i] && o + 1 < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        out[o++] = c < 0x20 || c == 0x7f ? '_' : (char)c;
+    }
+    out[o] = '\0';
+}
+
+// Fills stage i of the chain: program, CUPS-style argv and the whole environment.
 static void set_stage(pipeline_t *pl, bl_stage_t *stage, size_t i, const char *dir,
                       const char *program, const char *from, const char *to, const char *options)
 {
     bl_job_t *job = pl->job;
-    char (*s)[1100] = pl->strings[i];
+    char(*s)[STR_LEN] = pl->strings[i];
     snprintf(pl->paths[i], sizeof(pl->paths[i]), "%s/%s", dir, program);
-    snprintf(s[0], sizeof(s[0]), "%s", program);
-    snprintf(s[1], sizeof(s[1]), "%d", job->id);
-    snprintf(s[2], sizeof(s[2]), "%s", job->params.user);
-    snprintf(s[3], sizeof(s[3]), "%s", job->params.name);
-    snprintf(s[4], sizeof(s[4]), "%d", job->params.copies > 0 ? job->params.copies : 1);
-    snprintf(s[5], sizeof(s[5]), "%s", options);
-    for (int k = 0; k < 6; k++)
+    snprintf(s[0], STR_LEN, "%s", program);
+    snprintf(s[1], STR_LEN, "%d", job->id);
+    snprintf(s[2], STR_LEN, "%s", job->params.user);
+    safe_title(job->params.name, s[3], STR_LEN);
+    snprintf(s[4], STR_LEN, "%d", job->params.copies > 0 ? job->params.copies : 1);
+    snprintf(s[5], STR_LEN, "%s", options);
+    for (int k = 0; k < NUM_ARGS; k++)
         pl->argv[i][k] = s[k];
-    pl->argv[i][6] = NULL;
-    snprintf(s[6], sizeof(s[6]), "CONTENT_TYPE=%s", from);
-    snprintf(s[7], sizeof(s[7]), "FINAL_CONTENT_TYPE=%s", to);
-    snprintf(s[8], sizeof(s[8]), "DEVICE_URI=%s", job->printer->conf->device_uri);
-    snprintf(s[9], sizeof(s[9]), "PRINTER=%s", job->printer->name);
-    snprintf(s[10], sizeof(s[10]), "TMPDIR=%s", job->tmpdir);
-    const char *const fixed[] = {"PATH=/usr/bin:/bin", "LANG=C"};
-    int e = 0;
-    for (int k = 6; k <= 10; k++)
-        pl->envp[i][e++] = s[k];
-    for (size_t k = 0; k < 2; k++)
-        pl->envp[i][e++] = (char *)fixed[k];
-    pl->envp[i][e] = NULL;
+    pl->argv[i][NUM_ARGS] = NULL;
+    snprintf(s[6], STR_LEN, "CONTENT_TYPE=%s", from);
+    snprintf(s[7], STR_LEN, "FINAL_CONTENT_TYPE=%s", to);
+    snprintf(s[8], STR_LEN, "DEVICE_URI=%s", job->printer->conf->device_uri);
+    snprintf(s[9], STR_LEN, "PRINTER=%s", job->printer->name);
+    snprintf(s[10], STR_LEN, "TMPDIR=%s", job->tmpdir);
+    snprintf(s[11], STR_LEN, "PATH=/usr/bin:/bin");
+    snprintf(s[12], STR_LEN, "LANG=C");
+    snprintf(s[13], STR_LEN, "HOME=%s", job->tmpdir);
+    for (int k = 0; k < NUM_ENV; k++)
+        pl->envp[i][k] = s[NUM_ARGS + k];
+    pl->envp[i][NUM_ENV] = NULL;
     stage->path = pl->paths[i];
     stage->argv = pl->argv[i];
     stage->envp = pl->envp[i];
@@ -244,19 +367,20 @@ static bool plan(pipeline_t *pl, bl_stage_t *stages, size_t *n, char *why, size_
     job_options(job, path.dest, options, sizeof(options));
     *n = 0;
     for (size_t i = 0; i < path.num_steps && *n < MAX_STAGES - 1; i++) {
-        if (!path.steps[i].program[0] || !strcmp(path.steps[i].program, "-"))
-            continue;
         set_stage(pl, &stages[*n], *n, cfg->filter_dir, path.steps[i].program,
                   path.steps[i].from, path.dest, options);
         (*n)++;
     }
     set_stage(pl, &stages[*n], *n, cfg->backend_dir, backend, path.dest, path.dest, options);
     (*n)++;
+    bl_log(BL_LOG_DEBUG, "job %d: %s -> %s in %zu stages (%s)", job->id, src, path.dest, *n,
+           options);
     return true;
 }
 
 void bl_pipeline_start(bl_job_t *job)
 {
+    static const bl_runner_callbacks_t cb = {on_feed, NULL, on_status, on_done};
     bl_printer_t *p = job->printer;
     pipeline_t *pl = calloc(1, sizeof(*pl));
     char spool[1024], why[300] = "";
@@ -278,8 +402,9 @@ void bl_pipeline_start(bl_job_t *job)
     } else if (!plan(pl, stages, &n, why, sizeof(why))) {
         reason = "document-format-error";
     } else {
-        static const bl_runner_callbacks_t cb = {on_feed, NULL, on_status, on_done};
         job->attempts++;
+        // Counters start from zero on every attempt.
+        job->impressions = job->sheets = job->impressions_color = job->impressions_mono = 0;
         bl_job_remove_reason(job, "job-queued");
         bl_job_add_reason(job, "job-printing");
         job->runner = bl_runner_start(job->sys->base, stages, n, job->tmpdir,

@@ -13,6 +13,7 @@
 #include "server/config.h"
 #include "server/job.h"
 #include "server/log.h"
+#include "server/pipeline.h"
 #include "server/store.h"
 
 #include <event2/buffer.h>
@@ -23,8 +24,6 @@
 #include <string.h>
 
 #define PROBE_MAX_BYTES (4 * 1024 * 1024)
-
-void bl_pipeline_start(bl_job_t *job);
 
 static bool is_virtual(const bl_printer_t *p)
 {
@@ -97,8 +96,12 @@ static void update_formats(bl_printer_t *p)
     ipp_attribute_t *a = p->caps ? ippFindAttribute(p->caps, "document-format-supported",
                                                     IPP_TAG_MIMETYPE)
                                  : NULL;
-    if (!a)
+    if (!a) {
+        // Device not reached yet: take what can become any of the usual device formats.
+        static const char *const usual[] = {"application/pdf", "image/pwg-raster", "image/urf"};
+        p->formats = bl_graph_sources(p->sys->graph, usual, 3, &p->num_formats);
         return;
+    }
     size_t n = (size_t)ippGetCount(a);
     const char **dests = calloc(n ? n : 1, sizeof(*dests));
     if (!dests)
@@ -140,10 +143,15 @@ static void on_printer_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     bl_printer_t *p = arg;
-    if (p->device_down && !p->active_job)
-        bl_printer_probe(p);
-    else if (!p->device_down && !is_virtual(p))
-        bl_printer_probe(p);
+    if (is_virtual(p)) {
+        // Nothing to ask a file or socket device: the next job attempt tells.
+        if (p->device_down) {
+            bl_printer_device_up(p);
+            bl_printer_schedule(p);
+        }
+        return;
+    }
+    bl_printer_probe(p);
 }
 
 static void arm_timer(bl_printer_t *p, int seconds)
@@ -305,7 +313,9 @@ bl_printer_t *bl_printer_create(bl_system_t *sys, const bl_printer_conf_t *conf)
         return NULL;
     }
     if (is_virtual(p))
-        set_caps(p, bl_caps_virtual(), false);
+        set_caps(p, bl_caps_virtual(p->conf->document_format), false);
+    else if (!p->caps)
+        update_formats(p);
     return p;
 }
 
@@ -314,7 +324,7 @@ void bl_printer_delete(bl_printer_t *p)
     if (!p)
         return;
     if (p->probe)
-        bl_runner_cancel(p->probe);
+        bl_runner_abandon(p->probe);
     if (p->timer)
         event_free(p->timer);
     if (p->probe_out)

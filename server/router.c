@@ -4,6 +4,8 @@
 // For IPP, the body's first bytes are collected until the attribute block is framed
 // (ipp/frame.h), decoded once, and handed to the IPP face; the bytes after it stream on into the
 // job's encrypted spool file without ever being held whole in memory.
+#include "autoconfig.h"
+
 #include "server/router.h"
 
 #include "ipp/frame.h"
@@ -11,6 +13,7 @@
 #include "server/config.h"
 #include "server/http.h"
 #include "server/log.h"
+#include "server/web.h"
 
 #include <event2/buffer.h>
 #include <stdio.h>
@@ -35,16 +38,6 @@ static void route_free(route_t *r)
     free(r);
 }
 
-static void respond_text(bl_conn_t *c, int status, const char *text)
-{
-    struct evbuffer *b = evbuffer_new();
-    if (b)
-        evbuffer_add_printf(b, "%s\n", text);
-    bl_conn_respond(c, status, "text/plain; charset=utf-8", b, NULL);
-    if (b)
-        evbuffer_free(b);
-}
-
 static void on_ipp_response(void *arg, ipp_t *response)
 {
     route_t *r = arg;
@@ -53,13 +46,13 @@ static void on_ipp_response(void *arg, ipp_t *response)
     ippDelete(response);
     r->responded = true;
     if (!data) {
-        respond_text(r->conn, 500, "cannot encode the IPP response");
+        bl_conn_respond_text(r->conn, 500, "cannot encode the IPP response");
         return;
     }
     struct evbuffer *b = evbuffer_new();
     if (!b) {
         free(data);
-        respond_text(r->conn, 500, "out of memory");
+        bl_conn_respond_text(r->conn, 500, "out of memory");
         return;
     }
     evbuffer_add_reference(b, data, len, (evbuffer_ref_cleanup_cb)(void (*)(void))free, data);
@@ -98,23 +91,20 @@ static void on_request(void *app, bl_conn_t *c, const bl_http_request_t *req)
 {
     bl_system_t *sys = app;
     if (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD")) {
-        if (!strcmp(req->path, "/"))
-            respond_text(c, 200, "Blatt print server " PACKAGE_VERSION);
-        else
-            respond_text(c, 404, "not found");
+        bl_web_get(sys, c, req);
         return;
     }
     if (strcmp(req->method, "POST")) {
-        respond_text(c, 405, "method not allowed");
+        bl_conn_respond(c, 405, "text/plain; charset=utf-8", NULL, "Allow: GET, HEAD, POST\r\n");
         return;
     }
     if (!is_ipp_path(req->path)) {
-        respond_text(c, 404, "not found");
+        bl_conn_respond_text(c, 404, "not found");
         return;
     }
     const char *ct = bl_http_request_header(req, "Content-Type");
     if (!ct || strncasecmp(ct, "application/ipp", 15) || (ct[15] && ct[15] != ';' && ct[15] != ' ')) {
-        respond_text(c, 415, "Content-Type must be application/ipp");
+        bl_conn_respond_text(c, 415, "Content-Type must be application/ipp");
         return;
     }
     route_t *r = calloc(1, sizeof(*r));
@@ -128,6 +118,7 @@ static void on_request(void *app, bl_conn_t *c, const bl_http_request_t *req)
         .tls = bl_conn_is_tls(c),
         .local = bl_conn_is_local(c),
         .has_uid = bl_conn_peer_uid(c, &uid),
+        .content_coded = req->content_coded,
     };
     peer.uid = uid;
     if (r) {
@@ -138,7 +129,7 @@ static void on_request(void *app, bl_conn_t *c, const bl_http_request_t *req)
     }
     if (!r || !r->head || !r->ipp) {
         route_free(r);
-        respond_text(c, 503, "out of memory");
+        bl_conn_respond_text(c, 503, "out of memory");
         return;
     }
     bl_conn_set_userdata(c, r);
@@ -165,7 +156,7 @@ static void on_body(void *app, bl_conn_t *c, const uint8_t *data, size_t len)
     r->framed = true;
     if (fr == BL_FRAME_TOO_BIG) {
         r->responded = true;
-        respond_text(c, 413, "the IPP attribute block is too large");
+        bl_conn_respond_text(c, 413, "the IPP attribute block is too large");
         return;
     }
     ipp_t *msg = fr == BL_FRAME_COMPLETE ? bl_ipp_decode(buf, block) : NULL;

@@ -1,11 +1,14 @@
 // The Blatt system object: opens state, creates the queues and resumes unfinished jobs.
 // Licensed under the Apache License, Version 2.0.
+#include "autoconfig.h"
+
 #include "server/system.h"
 
 #include "drivers/graph.h"
 #include "server/config.h"
 #include "server/job.h"
 #include "server/log.h"
+#include "server/pipeline.h"
 #include "server/printer.h"
 #include "server/spool.h"
 #include "server/store.h"
@@ -168,7 +171,6 @@ void bl_system_shutdown(bl_system_t *sys)
     for (size_t i = 0; i < sys->num_active; i++) {
         bl_job_t *job = sys->active[i];
         if (job->runner) {
-            extern void bl_pipeline_cancel(bl_job_t *);
             bl_pipeline_cancel(job);
         }
     }

@@ -1,0 +1,212 @@
+# lib.sh: shared helpers of Blatt's integration tests (bash): real daemon, real peers, TAP output.
+# Licensed under the Apache License, Version 2.0.
+#
+# A test script sources this file, calls bl_init NAME, starts what it needs (bl_start_eve,
+# bl_start_blattd), checks with ok/is/like, and ends with bl_done. Everything runs on loopback;
+# every process started here is killed on exit. Peers: ippeveprinter (with a private D-Bus
+# daemon as its system bus, see TESTING.md), ipptool, CUPS lp/lpstat/cancel, curl.
+
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+: "${top_builddir:=$(pwd)}"
+BL_DOCS="${BL_DOCS:-$top_srcdir/../shared/testdata/documents}"
+[ -d "$BL_DOCS" ] || BL_DOCS="$top_srcdir/tests/documents"
+BLATTD="$top_builddir/blattd"
+BLATT="$top_builddir/blatt"
+BL_LIBEXEC="$top_builddir/libexec"
+
+bl_n=0
+bl_failed=0
+bl_pids=()
+
+# ok COND-EXIT-STATUS DESCRIPTION: one TAP line.
+ok()
+{
+    local rc=$1
+    shift
+    bl_n=$((bl_n + 1))
+    if [ "$rc" -eq 0 ]; then
+        echo "ok $bl_n - $*"
+    else
+        echo "not ok $bl_n - $*"
+        bl_failed=$((bl_failed + 1))
+    fi
+}
+
+# is GOT WANT DESCRIPTION
+is()
+{
+    if [ "$1" = "$2" ]; then
+        ok 0 "$3"
+    else
+        ok 1 "$3"
+        echo "#   got:  '$1'"
+        echo "#   want: '$2'"
+    fi
+}
+
+# like TEXT REGEX DESCRIPTION
+like()
+{
+    if printf '%s' "$1" | grep -Eq -- "$2"; then
+        ok 0 "$3"
+    else
+        ok 1 "$3"
+        echo "#   text: '$(printf '%s' "$1" | head -c 600)'"
+        echo "#   does not match: $2"
+    fi
+}
+
+diag()
+{
+    echo "# $*"
+}
+
+bl_cleanup()
+{
+    local p
+    for p in "${bl_pids[@]}"; do
+        kill -TERM "$p" 2>/dev/null
+    done
+    sleep 0.2
+    for p in "${bl_pids[@]}"; do
+        kill -KILL "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+}
+
+# bl_init NAME: a fresh work directory $W, cleanup on exit.
+bl_init()
+{
+    W="$top_builddir/tests/work/$1"
+    rm -rf "$W"
+    mkdir -p "$W"
+    trap 'bl_cleanup' EXIT
+    trap 'exit 1' INT TERM
+}
+
+bl_done()
+{
+    echo "1..$bl_n"
+    if [ "$bl_failed" -ne 0 ]; then
+        diag "$bl_failed of $bl_n checks failed; logs in $W"
+        exit 1
+    fi
+    exit 0
+}
+
+# bl_port: a TCP port nobody listens on now.
+bl_port()
+{
+    local p
+    while :; do
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return
+        fi
+    done
+}
+
+# bl_wait_port PORT [SECONDS]: until something accepts on 127.0.0.1:PORT.
+bl_wait_port()
+{
+    local i max=$(((${2:-10}) * 10))
+    for ((i = 0; i < max; i++)); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# bl_wait_for SECONDS COMMAND...: until COMMAND succeeds.
+bl_wait_for()
+{
+    local i max=$(($1 * 10))
+    shift
+    for ((i = 0; i < max; i++)); do
+        if "$@" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# A private D-Bus daemon that ippeveprinter uses as its system bus (no avahi, no mDNS).
+bl_start_dbus()
+{
+    [ -n "${BL_DBUS:-}" ] && return
+    BL_DBUS="$W/dbus.sock"
+    dbus-daemon --session --address="unix:path=$BL_DBUS" --nofork --nopidfile \
+        >"$W/dbus.log" 2>&1 &
+    bl_pids+=($!)
+    bl_wait_for 5 test -S "$BL_DBUS"
+}
+
+# bl_start_eve NAME PORT FORMATS [ARGS...]: an ippeveprinter that keeps what it gets in
+# $W/eve-NAME/ and prints instantly (-c /bin/true). Sets EVE_PID.
+bl_start_eve()
+{
+    local name=$1 port=$2 formats=$3
+    shift 3
+    bl_start_dbus
+    mkdir -p "$W/eve-$name"
+    DBUS_SYSTEM_BUS_ADDRESS="unix:path=$BL_DBUS" ippeveprinter -r off -p "$port" -k \
+        -d "$W/eve-$name" -c /bin/true -f "$formats" "$@" "$name" >"$W/eve-$name.log" 2>&1 &
+    EVE_PID=$!
+    bl_pids+=($EVE_PID)
+    bl_wait_port "$port" 10
+}
+
+# bl_conf FILE PORT [EXTRA-LINES]: a blattd.conf for this test (queues added by the caller).
+bl_conf()
+{
+    cat >"$1" <<EOF
+Listen 127.0.0.1:$2
+Listen [::1]:$2
+LocalSocket $W/blattd.sock
+StateDir $W/state
+LogLevel debug
+LogFile $W/blattd.log
+AccessLog $W/access.log
+ServerName localhost
+DataDir $top_srcdir/etc
+FilterDir $BL_LIBEXEC/filter
+BackendDir $BL_LIBEXEC/backend
+HelperDir $BL_LIBEXEC
+JobRetryInterval 2
+EOF
+}
+
+# bl_start_blattd CONF PORT: starts blattd in the foreground and waits until it serves.
+bl_start_blattd()
+{
+    "$BLATTD" -f -c "$1" >>"$W/blattd.out" 2>&1 &
+    BLATTD_PID=$!
+    bl_pids+=($BLATTD_PID)
+    bl_wait_port "$2" 15
+}
+
+bl_stop_blattd()
+{
+    kill -TERM "$BLATTD_PID" 2>/dev/null
+    wait "$BLATTD_PID" 2>/dev/null
+}
+
+# ipp_status FILE: the status-code of an IPP response file, as 0xNNNN.
+ipp_status()
+{
+    od -An -tx1 -j2 -N2 "$1" 2>/dev/null | tr -d ' \n' | sed 's/^/0x/'
+}
+
+# bl_job_state PORT QUEUE ID: the job-state keyword of a job, via ipptool.
+bl_job_state()
+{
+    ipptool -T 5 -c "ipp://127.0.0.1:$1/ipp/print/$2" -d job_id="$3" \
+        "$top_srcdir/tests/ipp/get-job-state.test" 2>/dev/null | tail -n +2 | cut -d, -f2 |
+        head -1
+}
