@@ -106,6 +106,12 @@ int bl_memfd_slurp(int in_fd, uint64_t cap, const char *name, uint64_t *len);
 // printing an ERROR line.
 uint8_t *bl_fd_slurp_alloc(int in_fd, size_t cap, size_t *len);
 
+// ---- drv-net.c: TCP ----
+
+// Resolves host and connects to port (each address in turn) within timeout_ms. Returns a
+// non-blocking socket, or -1 with the reason in why. SIGTERM ends the attempt.
+int bl_net_connect(const char *host, const char *port, int timeout_ms, char *why, size_t len);
+
 // ---- drv-exec.c: running qpdf and gs ----
 
 typedef struct bl_exec {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 // Called by libcups each second a read or write waits: 0 gives up.
 static int on_http_timeout(http_t *http, void *data)
@@ -57,9 +58,22 @@ bool bl_ipp_conn_open(bl_ipp_conn_t *c, char *why, size_t len)
     c->http = httpConnect2(c->host, c->port, NULL, AF_UNSPEC, c->encryption, 1, BL_IPP_CONNECT_MS,
                            cancel);
     if (!c->http) {
+        // libcups says "Host is down" for every failure: ask the network for the reason.
         // cupsLastErrorString() is freed by the next libcups error: copy it now.
         const char *e = cupsLastErrorString();
-        snprintf(why, len, "%s", e && *e ? e : strerror(errno));
+        char cups_why[256], port[16];
+        snprintf(cups_why, sizeof(cups_why), "%s", e ? e : "");
+        snprintf(port, sizeof(port), "%d", c->port);
+        int fd = bl_drv_terminated ? -1 : bl_net_connect(c->host, port, 2000, why, len);
+        if (fd >= 0 || bl_drv_terminated) {
+            if (fd >= 0)
+                close(fd);
+            bool vague = !cups_why[0] || !strcmp(cups_why, strerror(EHOSTDOWN));
+            snprintf(why, len, "%s",
+                     !vague                                    ? cups_why
+                     : c->encryption == HTTP_ENCRYPTION_ALWAYS ? "TLS handshake failed"
+                                                               : "the connection failed");
+        }
         return false;
     }
     httpSetTimeout(c->http, 1.0, on_http_timeout, c);
