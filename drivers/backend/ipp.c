@@ -233,7 +233,8 @@ static bool format_supported(ipp_t *resp, const char *format)
     ipp_attribute_t *a = ippFindAttribute(resp, "document-format-supported", IPP_TAG_MIMETYPE);
     if (!a)
         return true;
-    return ippContainsString(a, format) || ippContainsString(a, "application/octet-stream");
+    // application/octet-stream ("auto-detect") does not promise that every format prints.
+    return ippContainsString(a, format);
 }
 
 static bool op_supported(ipp_t *resp, int op)
