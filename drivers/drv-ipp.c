@@ -30,6 +30,7 @@ bool bl_ipp_conn_parse(bl_ipp_conn_t *c, const char *device_uri, char *why, size
     char scheme[32], userpass[256];
     memset(c, 0, sizeof(*c));
     c->version = 20;
+    c->connect_ms = BL_IPP_CONNECT_MS;
     c->stall_limit = 600;
     if (!device_uri || httpSeparateURI(HTTP_URI_CODING_ALL, device_uri, scheme, sizeof(scheme),
                                        userpass, sizeof(userpass), c->host, sizeof(c->host),
@@ -64,7 +65,10 @@ bool bl_ipp_conn_open(bl_ipp_conn_t *c, char *why, size_t len)
         char cups_why[256], port[16];
         snprintf(cups_why, sizeof(cups_why), "%s", e ? e : "");
         snprintf(port, sizeof(port), "%d", c->port);
-        int fd = bl_drv_terminated ? -1 : bl_net_connect(c->host, port, 2000, why, len);
+        int fd = bl_drv_terminated
+                     ? -1
+                     : bl_net_connect(c->host, port, c->connect_ms < 2000 ? c->connect_ms : 2000,
+                                      why, len);
         if (fd >= 0 || bl_drv_terminated) {
             if (fd >= 0)
                 close(fd);

@@ -17,6 +17,7 @@ typedef struct bl_ipp_conn {
     int port;
     http_encryption_t encryption;
     int version;       // IPP version * 10 (20, or 11 for old devices)
+    int connect_ms;    // connect timeout (BL_IPP_CONNECT_MS unless changed)
     int stalled;       // seconds without progress (timeout callback)
     int stall_limit;   // give up after this many seconds without progress
     bool aborted;      // the timeout callback gave up (cancel or stall)
@@ -26,7 +27,7 @@ typedef struct bl_ipp_conn {
 // Splits an ipp:// or ipps:// URI into c. false (reason in why) when it is not one.
 bool bl_ipp_conn_parse(bl_ipp_conn_t *c, const char *device_uri, char *why, size_t len);
 
-// Connects (timeout BL_IPP_CONNECT_MS; TLS for ipps). false with the reason in why.
+// Connects (timeout connect_ms; TLS for ipps). false with the reason in why.
 bool bl_ipp_conn_open(bl_ipp_conn_t *c, char *why, size_t len);
 
 void bl_ipp_conn_close(bl_ipp_conn_t *c);

@@ -45,7 +45,7 @@ int bl_pdf_open_input(int argc, char **argv, uint64_t *len)
 
 long bl_pdf_count_pages(int doc_fd)
 {
-    char out[64];
+    char out[64] = "";
     const char *argv[] = {"qpdf", "--show-npages", "/dev/fd/3", NULL};
     bl_exec_t ex = {.argv = argv,
                     .stdin_fd = -1,

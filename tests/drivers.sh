@@ -4,15 +4,21 @@
 # Licensed under the Apache License, Version 2.0.
 #
 # Usage: tests/drivers.sh [DIR]   DIR holds the built programs (flat, or as drivers/filter/…,
-# drivers/backend/…); default $BL_DRIVERS_DIR or the current directory. Test documents come
-# from $BL_TESTDATA (default ../shared/testdata/documents beside the repository).
-# Prints one PASS/FAIL/SKIP line per case and "N passed, N failed"; exits 1 on any failure.
+# drivers/backend/…); default $BL_DRIVERS_DIR, else $top_builddir, else the current directory.
+# Test documents come from $BL_TESTDATA (default ../shared/testdata/documents beside the
+# repository). Prints one PASS/FAIL/SKIP line per case and "N passed, N failed"; exits 1 on
+# any failure. With BL_TAP=1 (the default under `make check`: no DIR and top_builddir set)
+# it prints TAP instead.
 set -eu
 
-BIN=${1:-${BL_DRIVERS_DIR:-.}}
+if [ $# -eq 0 ] && [ -n "${top_builddir:-}" ]; then
+    BL_TAP=${BL_TAP:-1}
+fi
+BL_TAP=${BL_TAP:-0}
+BIN=${1:-${BL_DRIVERS_DIR:-${top_builddir:-.}}}
 BIN=$(cd "$BIN" && pwd)
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-DOCS=${BL_TESTDATA:-$REPO/../shared/testdata/documents}
+DOCS=${BL_TESTDATA:-${BL_DOCS:-$REPO/../shared/testdata/documents}}
 CORPUS=$REPO/tests/fuzz
 W=$(mktemp -d "${TMPDIR:-/tmp}/blatt-drivers.XXXXXX")
 PIDS=()
@@ -99,15 +105,17 @@ run_case() {
     ) >"$W/$1.log" 2>&1
     rc=$?
     set -e
+    local n=$((passed + failed + skipped + 1))
     if [ $rc -eq 0 ]; then
-        echo "PASS $1"
+        [ "$BL_TAP" = 1 ] && echo "ok $n - $1" || echo "PASS $1"
         passed=$((passed + 1))
     elif [ $rc -eq 77 ]; then
-        echo "SKIP $1 ($(tail -1 "$W/$1.log"))"
+        [ "$BL_TAP" = 1 ] && echo "ok $n - $1 # SKIP $(tail -1 "$W/$1.log")" ||
+            echo "SKIP $1 ($(tail -1 "$W/$1.log"))"
         skipped=$((skipped + 1))
     else
-        echo "FAIL $1"
-        sed 's/^/    /' "$W/$1.log" | tail -15
+        [ "$BL_TAP" = 1 ] && echo "not ok $n - $1" || echo "FAIL $1"
+        sed 's/^/#   /' "$W/$1.log" | tail -15
         failed=$((failed + 1))
     fi
 }
@@ -522,5 +530,8 @@ run_case ipp-dead-port t_ipp_dead_port
 run_case ipp-cancel-sigterm t_ipp_cancel
 run_case probe t_probe
 
-echo "$passed passed, $failed failed, $skipped skipped"
+if [ "$BL_TAP" = 1 ]; then
+    echo "1..$((passed + failed + skipped))"
+fi
+echo "# $passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

@@ -75,7 +75,7 @@ static void report_pdf_pages(int dirfd, const char *name)
     int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return;
-    char out[64];
+    char out[64] = "";
     const char *argv[] = {"qpdf", "--show-npages", "/dev/fd/3", NULL};
     bl_exec_t ex = {.argv = argv,
                     .stdin_fd = -1,

@@ -383,7 +383,8 @@ static void cancel_device_job(job_ctx_t *x)
     char why[256];
     c.http = NULL;
     c.cancel_proof = true;
-    c.stall_limit = 5;
+    c.stall_limit = 3;
+    c.connect_ms = 3000;
     bl_drv_msg("INFO", "canceling job %d at the printer", x->job_id);
     if (!bl_ipp_conn_open(&c, why, sizeof(why))) {
         bl_drv_msg("WARNING", "cannot cancel the job at the printer: %s", why);

@@ -138,7 +138,7 @@ int main(int argc, char **argv)
     if (pages < 0)
         return BL_EXIT_FAILED;
     bl_drv_msg("PAGE", "total %ld", pages);
-    gs_args_t g;
+    gs_args_t g = {0};
     if (!build_gs_args(&opts, urf, &g))
         return BL_EXIT_FAILED;
     bl_exec_t ex = {.argv = g.argv, .stdin_fd = -1, .stdout_fd = STDOUT_FILENO, .doc_fd = doc};
