@@ -64,7 +64,7 @@ static bool media_name_ok(const char *s)
 
 typedef struct gs_args {
     char res[32], cs[32], bpc[32], width[48], height[48], size_name[96];
-    const char *argv[32];
+    const char *argv[40];
 } gs_args_t;
 
 // Builds gs's argv from the options (all values are numbers or checked keywords).
@@ -95,6 +95,8 @@ static bool build_gs_args(const bl_options_t *opts, bool urf, gs_args_t *g)
     a[n++] = "-dNOPAUSE";
     a[n++] = "-dQUIET";
     a[n++] = "-sstdout=%stderr"; // PostScript output must not mix with the raster
+    // Band lists (rendered page data) stay in memory, never in TMPDIR files.
+    a[n++] = "-sBandListStorage=memory";
     a[n++] = urf ? "-sDEVICE=appleraster" : "-sDEVICE=pwgraster";
     a[n++] = g->res;
     a[n++] = g->cs;
