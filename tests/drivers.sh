@@ -199,6 +199,16 @@ t_pdftoraster_urf() {
     expect [ "$(page_total "$W/urf.check")" = "$(qpdf --show-npages "$DOCS/document-letter.pdf")" ]
 }
 
+# Regression: gs kept its band lists (rendered pages) in TMPDIR files. With TMPDIR a plain
+# file, any temporary file makes gs fail.
+t_pdftoraster_no_tmp_files() {
+    touch "$W/not-a-dir"
+    env -i PATH=/usr/bin:/bin LANG=C TMPDIR="$W/not-a-dir" FINAL_CONTENT_TYPE=image/pwg-raster \
+        "$PDFTORASTER" 1 alice t 1 "raster-type=srgb_8 raster-resolution=600" \
+        <"$DOCS/onepage-a4.pdf" 2>"$W/notmp.err" | "$RASTERCHECK" >/dev/null 2>"$W/notmp.check"
+    expect [ "$(page_total "$W/notmp.check")" = 1 ]
+}
+
 t_jpegtopdf() {
     local j
     for j in color gray; do
@@ -512,6 +522,7 @@ run_case pdftoraster-pwg-sgray8 t_pdftoraster_sgray8
 run_case pdftoraster-pwg-srgb8-duplex t_pdftoraster_srgb8_duplex
 run_case pdftoraster-pwg-black1 t_pdftoraster_black1
 run_case pdftoraster-urf t_pdftoraster_urf
+run_case pdftoraster-no-tmp-files t_pdftoraster_no_tmp_files
 run_case jpegtopdf t_jpegtopdf
 run_case jpegtopdf-bad-input t_jpegtopdf_bad
 run_case rastercheck-passthrough t_rastercheck_passthrough
