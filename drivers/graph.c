@@ -94,8 +94,7 @@ static bool parse_line(bl_graph_t *g, char *line, const char *name, int lineno, 
     return true;
 }
 
-bl_graph_t *bl_graph_parse(const char *text, size_t len, const char *name, char *err,
-                           size_t errlen)
+bl_graph_t *bl_graph_parse(const char *text, size_t len, const char *name, char *err, size_t errlen)
 {
     bl_graph_t *g = calloc(1, sizeof(*g));
     if (!g) {
@@ -228,8 +227,7 @@ static bool shortest(const bl_graph_t *g, const char *src, const char *const *de
                 continue;
             int v = node(types, &nt, e->to);
             int d = dist[u] + e->cost;
-            if (v >= 0 && !done[v] &&
-                (d < dist[v] || (d == dist[v] && steps[u] + 1 < steps[v]))) {
+            if (v >= 0 && !done[v] && (d < dist[v] || (d == dist[v] && steps[u] + 1 < steps[v]))) {
                 dist[v] = d;
                 steps[v] = steps[u] + 1;
                 via[v] = (int)i;

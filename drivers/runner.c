@@ -479,8 +479,8 @@ static bool spawn_all(bl_runner_t *r, const bl_stage_t *stages, const char *cwd)
 }
 
 bl_runner_t *bl_runner_start(struct event_base *base, const bl_stage_t *stages, size_t n,
-                             const char *cwd, int timeout_seconds,
-                             const bl_runner_callbacks_t *cb, void *ctx)
+                             const char *cwd, int timeout_seconds, const bl_runner_callbacks_t *cb,
+                             void *ctx)
 {
     if (n < 1 || n > BL_RUNNER_MAX_STAGES || !init_sigchld(base))
         return NULL;

@@ -28,8 +28,8 @@ typedef struct bl_runner_result {
     int failed_stage;
     int exit_code[BL_RUNNER_MAX_STAGES];   // -1 when killed by a signal
     int term_signal[BL_RUNNER_MAX_STAGES]; // 0 when it exited
-    bool canceled;    // bl_runner_cancel() was called
-    bool timed_out;   // the chain ran past its timeout and was killed
+    bool canceled;                         // bl_runner_cancel() was called
+    bool timed_out;                        // the chain ran past its timeout and was killed
     bool feed_failed; // the feed callback reported an error; the chain was killed
 } bl_runner_result_t;
 
@@ -52,8 +52,8 @@ typedef struct bl_runner bl_runner_t;
 // with SIGPIPE at its default and no new privileges. timeout_seconds 0 = none. The callbacks
 // struct must outlive the runner. NULL on failure (logged; nothing left running).
 bl_runner_t *bl_runner_start(struct event_base *base, const bl_stage_t *stages, size_t n,
-                             const char *cwd, int timeout_seconds,
-                             const bl_runner_callbacks_t *cb, void *ctx);
+                             const char *cwd, int timeout_seconds, const bl_runner_callbacks_t *cb,
+                             void *ctx);
 // Asks the chain to stop: SIGTERM now, SIGKILL after a grace period. done() still comes.
 void bl_runner_cancel(bl_runner_t *r);
 // Kills the chain and forgets the callbacks: done() never comes (owner is going away).

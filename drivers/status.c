@@ -14,7 +14,11 @@ static void sanitize(const char *src, size_t len, char *dst, size_t dlen)
     size_t o = 0;
     for (size_t i = 0; i < len && o + 1 < dlen;) {
         unsigned char c = (unsigned char)src[i];
-        size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        size_t n = c < 0x80             ? 1
+                   : (c & 0xE0) == 0xC0 ? 2
+                   : (c & 0xF0) == 0xE0 ? 3
+                   : (c & 0xF8) == 0xF0 ? 4
+                                        : 0;
         bool ok = n > 0 && i + n <= len && (n > 1 || (c >= 0x20 && c != 0x7f));
         for (size_t k = 1; ok && k < n; k++)
             ok = ((unsigned char)src[i + k] & 0xC0) == 0x80;
@@ -129,12 +133,11 @@ bool bl_status_parse(const char *line, size_t len, bl_status_t *out)
     static const struct {
         const char *prefix;
         bl_status_kind_t kind;
-    } prefixes[] = {{"STATE:", BL_STATUS_STATE},   {"ATTR:", BL_STATUS_ATTR},
-                    {"PAGE:", BL_STATUS_PAGE},     {"INFO:", BL_STATUS_INFO},
-                    {"NOTICE:", BL_STATUS_INFO},   {"WARNING:", BL_STATUS_WARNING},
-                    {"ERROR:", BL_STATUS_ERROR},   {"CRIT:", BL_STATUS_ERROR},
-                    {"ALERT:", BL_STATUS_ERROR},   {"EMERG:", BL_STATUS_ERROR},
-                    {"DEBUG:", BL_STATUS_DEBUG},   {"DEBUG2:", BL_STATUS_DEBUG}};
+    } prefixes[] = {
+        {"STATE:", BL_STATUS_STATE}, {"ATTR:", BL_STATUS_ATTR},   {"PAGE:", BL_STATUS_PAGE},
+        {"INFO:", BL_STATUS_INFO},   {"NOTICE:", BL_STATUS_INFO}, {"WARNING:", BL_STATUS_WARNING},
+        {"ERROR:", BL_STATUS_ERROR}, {"CRIT:", BL_STATUS_ERROR},  {"ALERT:", BL_STATUS_ERROR},
+        {"EMERG:", BL_STATUS_ERROR}, {"DEBUG:", BL_STATUS_DEBUG}, {"DEBUG2:", BL_STATUS_DEBUG}};
     memset(out, 0, sizeof(*out));
     out->page_total = out->page_number = -1;
     if (len && line[len - 1] == '\r')

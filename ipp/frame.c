@@ -12,6 +12,7 @@
 bl_frame_result_t bl_ipp_frame_scan(const uint8_t *buf, size_t len, size_t max, size_t *block_len)
 {
     size_t pos = 8; // version(2) operation-id(2) request-id(4)
+    int depth = 0;  // collection nesting: libcups recurses once per level and has no limit
     if (len < pos)
         return BL_FRAME_NEED_MORE;
     for (;;) {
@@ -21,6 +22,8 @@ bl_frame_result_t bl_ipp_frame_scan(const uint8_t *buf, size_t len, size_t max, 
             return BL_FRAME_NEED_MORE;
         uint8_t tag = buf[pos];
         if (tag == IPP_TAG_END) {
+            if (depth != 0)
+                return BL_FRAME_MALFORMED;
             *block_len = pos + 1;
             return *block_len > max ? BL_FRAME_TOO_BIG : BL_FRAME_COMPLETE;
         }
@@ -32,6 +35,11 @@ bl_frame_result_t bl_ipp_frame_scan(const uint8_t *buf, size_t len, size_t max, 
             continue;
         }
         if (tag == IPP_TAG_EXTENSION)
+            return BL_FRAME_MALFORMED;
+        // A crafted message with thousands of nested collections crashes ippReadIO().
+        if (tag == IPP_TAG_BEGIN_COLLECTION && ++depth > BL_FRAME_MAX_DEPTH)
+            return BL_FRAME_MALFORMED;
+        if (tag == IPP_TAG_END_COLLECTION && --depth < 0)
             return BL_FRAME_MALFORMED;
         // value-tag name-length name value-length value
         if (len - pos < 3)

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Deepest collection nesting accepted (IPP needs 3-4; libcups' reader recurses per level).
+#define BL_FRAME_MAX_DEPTH 16
+
 typedef enum bl_frame_result {
     BL_FRAME_NEED_MORE = 0, // the block is not complete yet
     BL_FRAME_COMPLETE = 1,  // *block_len holds header + attributes through end-of-attributes

@@ -10,25 +10,34 @@
 #include <string.h>
 
 // The static description of p as this client reaches it (URIs carry host and port).
+// printer-uri-supported names the one way this client can use: ipps:// over TLS, ipp:// over
+// plain HTTP (loopback only unless AllowPlainRemote). One value also keeps libcups working: it
+// joins a multi-valued one with commas and then uses that as the queue's URI.
 static ipp_t *printer_attrs(bl_ipp_req_t *req, bl_printer_t *p)
 {
+    ipp_t **slot = &p->attrs;
+    char *slot_key = p->attrs_key;
     char key[320];
-    snprintf(key, sizeof(key), "%s:%d", req->host, req->peer.port);
-    if (p->attrs && !strcmp(key, p->attrs_key))
-        return p->attrs;
-    ippDelete(p->attrs);
-    p->attrs = NULL;
+    snprintf(key, sizeof(key), "%s:%d:%d", req->host, req->peer.port, req->peer.tls);
+    if (*slot && !strcmp(key, slot_key))
+        return *slot;
+    ippDelete(*slot);
+    *slot = NULL;
 
-    char ipp_uri[1024], ipps_uri[1024], more[1024];
-    const char *scheme_host = req->peer.port ? req->host : "localhost";
-    httpAssembleURIf(HTTP_URI_CODING_ALL, ipp_uri, sizeof(ipp_uri), "ipp", NULL, scheme_host,
+    char ipp_uri[1024], ipps_uri[1024], more[1024], icons[1024];
+    const char *host = req->peer.port ? req->host : "localhost";
+    const char *web = req->peer.tls ? "https" : "http";
+    httpAssembleURIf(HTTP_URI_CODING_ALL, ipp_uri, sizeof(ipp_uri), "ipp", NULL, host,
                      req->peer.port, "/ipp/print/%s", p->name);
-    httpAssembleURIf(HTTP_URI_CODING_ALL, ipps_uri, sizeof(ipps_uri), "ipps", NULL, scheme_host,
+    httpAssembleURIf(HTTP_URI_CODING_ALL, ipps_uri, sizeof(ipps_uri), "ipps", NULL, host,
                      req->peer.port, "/ipp/print/%s", p->name);
-    httpAssembleURIf(HTTP_URI_CODING_ALL, more, sizeof(more), "http", NULL, scheme_host,
-                     req->peer.port, "/printers/%s", p->name);
+    httpAssembleURIf(HTTP_URI_CODING_ALL, more, sizeof(more), web, NULL, host, req->peer.port,
+                     "/printers/%s", p->name);
+    httpAssembleURIf(HTTP_URI_CODING_ALL, icons, sizeof(icons), web, NULL, host,
+                     req->peer.port, "/icons/%s", p->name);
     const char *uris[2] = {ipp_uri, ipps_uri};
     const char *security[2] = {"none", "tls"};
+    size_t first = req->peer.tls ? 1 : 0, num = 1;
     const bl_printer_conf_t *c = p->conf;
     bl_queue_info_t q = {
         .name = p->name,
@@ -36,9 +45,9 @@ static ipp_t *printer_attrs(bl_ipp_req_t *req, bl_printer_t *p)
         .location = c->location ? c->location : "",
         .make_model = c->make_model,
         .uuid = p->uuid,
-        .uris = uris,
-        .uri_security = security,
-        .num_uris = req->peer.port ? 2 : 1,
+        .uris = uris + first,
+        .uri_security = security + first,
+        .num_uris = num,
         .formats = (const char *const *)p->formats,
         .num_formats = p->num_formats,
         .default_sides = c->default_sides,
@@ -46,10 +55,12 @@ static ipp_t *printer_attrs(bl_ipp_req_t *req, bl_printer_t *p)
         .default_media = c->default_media,
         .hold_by_default = c->release_mode == BL_RELEASE_HOLD,
         .more_info_uri = more,
+        .icons_base = icons,
+        .supply_info_uri = more,
     };
-    p->attrs = bl_printer_attrs_build(&q, p->caps);
-    snprintf(p->attrs_key, sizeof(p->attrs_key), "%s", key);
-    return p->attrs;
+    *slot = bl_printer_attrs_build(&q, p->caps);
+    snprintf(slot_key, sizeof(p->attrs_key), "%s", key);
+    return *slot;
 }
 
 void bl_ipp_add_printer_attrs(bl_ipp_req_t *req, bl_printer_t *p, ipp_attribute_t *ra)

@@ -343,6 +343,7 @@ static bool resolve_target(bl_ipp_req_t *req)
     char name[128];
     int job_id = 0;
     if (!parse_target_path(req, resource, name, sizeof(name), &job_id)) {
+        bl_log(BL_LOG_DEBUG, "ipp %s: no object at %s", ippOpString(req->op), resource);
         bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_FOUND, "%s not found", ippGetName(uri_attr));
         return false;
     }
@@ -460,7 +461,7 @@ bool bl_ipp_req_start(bl_ipp_req_t *req, ipp_t *request)
                         "attributes-charset must be the first attribute");
         return false;
     }
-    ippSetRequestId(req->response, ippGetRequestId(request) > 0 ? ippGetRequestId(request) : 1);
+    // ippNewResponse() echoes the request-id, even a bad 0 (RFC 8011 4.1.1 wants that back).
     if (!check_header(req) || !check_groups(req)) {
         bl_ipp_respond(req);
         return false;

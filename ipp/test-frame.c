@@ -79,6 +79,45 @@ static void test_bad_tags(void **state)
     assert_int_equal(bl_ipp_frame_scan(big, sizeof(big), 4096, &found), BL_FRAME_TOO_BIG);
 }
 
+// Appends one record: tag, name, empty value.
+static size_t put_record(uint8_t *buf, size_t pos, uint8_t tag, const char *name)
+{
+    size_t n = strlen(name);
+    buf[pos++] = tag;
+    buf[pos++] = (uint8_t)(n >> 8);
+    buf[pos++] = (uint8_t)n;
+    memcpy(buf + pos, name, n);
+    pos += n;
+    buf[pos++] = 0;
+    buf[pos++] = 0;
+    return pos;
+}
+
+// Regression: libcups' reader recursed without limit on nested collections and crashed.
+static void test_collection_depth(void **state)
+{
+    (void)state;
+    uint8_t buf[4096] = {2, 0, 0, 0xb, 0, 0, 0, 1, 0x01};
+    size_t pos = 9, found = 0;
+    for (int i = 0; i < BL_FRAME_MAX_DEPTH; i++)
+        pos = put_record(buf, pos, IPP_TAG_BEGIN_COLLECTION, i ? "" : "media-col");
+    for (int i = 0; i < BL_FRAME_MAX_DEPTH; i++)
+        pos = put_record(buf, pos, IPP_TAG_END_COLLECTION, "");
+    buf[pos++] = IPP_TAG_END;
+    assert_int_equal(bl_ipp_frame_scan(buf, pos, sizeof(buf), &found), BL_FRAME_COMPLETE);
+    assert_int_equal(found, pos);
+    pos = 9;
+    for (int i = 0; i <= BL_FRAME_MAX_DEPTH; i++)
+        pos = put_record(buf, pos, IPP_TAG_BEGIN_COLLECTION, "");
+    assert_int_equal(bl_ipp_frame_scan(buf, pos, sizeof(buf), &found), BL_FRAME_MALFORMED);
+    // An end without a begin, and a begin never closed, are malformed too.
+    pos = put_record(buf, 9, IPP_TAG_END_COLLECTION, "");
+    assert_int_equal(bl_ipp_frame_scan(buf, pos, sizeof(buf), &found), BL_FRAME_MALFORMED);
+    pos = put_record(buf, 9, IPP_TAG_BEGIN_COLLECTION, "media-col");
+    buf[pos++] = IPP_TAG_END;
+    assert_int_equal(bl_ipp_frame_scan(buf, pos, sizeof(buf), &found), BL_FRAME_MALFORMED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -86,6 +125,7 @@ int main(void)
         cmocka_unit_test(test_every_prefix_needs_more),
         cmocka_unit_test(test_size_cap),
         cmocka_unit_test(test_bad_tags),
+        cmocka_unit_test(test_collection_depth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,7 @@ typedef enum bl_conn_state {
     CONN_BODY,      // streaming the request body to the handler
     CONN_WAIT,      // request read, the handler has not answered yet
     CONN_DISCARD,   // answered early: draining the rest of the body, then closing
+    CONN_LINGER,    // last answer written, write side shut: read and drop until EOF, then close
     CONN_CLOSING,   // marked; the reaper frees it after this loop pass
 } bl_conn_state_t;
 

@@ -29,6 +29,7 @@
 
 #define DISCARD_MAX (8u * 1024 * 1024)
 #define WAIT_TIMEOUT 600 // a handler that never answers: the connection is dropped
+#define LINGER_SECONDS 2 // after the last answer, unread input is drained this long
 
 static int on_message_begin(llhttp_t *p);
 static int on_url(llhttp_t *p, const char *at, size_t len);
@@ -120,6 +121,9 @@ void bl_conn_set_state(bl_conn_t *c, bl_conn_state_t state)
         break;
     case CONN_WAIT:
         seconds = WAIT_TIMEOUT;
+        break;
+    case CONN_LINGER:
+        seconds = LINGER_SECONDS;
         break;
     case CONN_CLOSING:
         seconds = 0;
@@ -448,6 +452,17 @@ static void access_log(bl_conn_t *c)
     }
 }
 
+// Closing right away with unread input makes the kernel send a reset, which can destroy the
+// answer before the client read it. So: shut the write side, drop what still comes, close.
+static void linger(bl_conn_t *c)
+{
+    bl_conn_set_state(c, CONN_LINGER);
+    evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+    if (!c->tls)
+        shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    bufferevent_enable(c->bev, EV_READ);
+}
+
 // Ends the current request once it was answered, its body read and the answer written.
 static void request_finish(bl_conn_t *c)
 {
@@ -462,7 +477,7 @@ static void request_finish(bl_conn_t *c)
     c->inflater = NULL;
     memset(&c->req, 0, sizeof(c->req));
     if (!c->keep_alive) {
-        bl_conn_close(c);
+        linger(c);
         return;
     }
     llhttp_reset(&c->parser);
@@ -545,8 +560,13 @@ static void process_input(bl_conn_t *c)
 
 static void on_conn_read(struct bufferevent *bev, void *arg)
 {
-    (void)bev;
-    process_input(arg);
+    bl_conn_t *c = arg;
+    if (c->state == CONN_LINGER) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
+    process_input(c);
 }
 
 static void on_conn_write(struct bufferevent *bev, void *arg)
@@ -706,8 +726,10 @@ void bl_conn_respond(bl_conn_t *c, int status, const char *content_type, struct 
         return;
     c->responded = true;
     c->status = status;
-    if (!c->body_done)
-        c->keep_alive = false; // the rest of the body is drained, then the connection closes
+    // An answer before the body was read: the rest is drained, then the connection closes.
+    bool early = !c->body_done && c->req.has_body;
+    if (early)
+        c->keep_alive = false;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     size_t len = body ? evbuffer_get_length(body) : 0;
     char date[64];
@@ -732,7 +754,7 @@ void bl_conn_respond(bl_conn_t *c, int status, const char *content_type, struct 
     bool head = c->req.method && !strcmp(c->req.method, "HEAD");
     if (body && !head)
         evbuffer_add_buffer(out, body);
-    if (!c->body_done) {
+    if (early) {
         bl_conn_set_state(c, CONN_DISCARD);
         bufferevent_enable(c->bev, EV_READ);
     }

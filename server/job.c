@@ -14,7 +14,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,19 +22,6 @@
 static void spool_path(const bl_job_t *job, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/%d.bls", job->sys->spool_dir, job->id);
-}
-
-static void make_uuid(char *buf, size_t len)
-{
-    unsigned char b[16];
-    if (RAND_bytes(b, sizeof(b)) != 1)
-        memset(b, 0, sizeof(b));
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    snprintf(buf, len,
-             "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
 }
 
 const char *bl_job_state_string(bl_job_state_t state)
@@ -62,7 +48,7 @@ bl_job_t *bl_job_create(bl_printer_t *printer, const bl_job_params_t *params)
     snprintf(job->printer_name, sizeof(job->printer_name), "%s", printer->name);
     job->params = *params;
     job->id = printer->sys->next_job_id++;
-    make_uuid(job->uuid, sizeof(job->uuid));
+    bl_uuid_make(job->uuid, sizeof(job->uuid));
     job->state = BL_JOB_PENDING;
     job->created = bl_system_now();
     return job;

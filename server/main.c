@@ -81,7 +81,7 @@ static bool open_listeners(daemon_ctx_t *d, bl_config_t *c)
         .max_connections = c->max_connections,
         .allow_plain_remote = c->allow_plain_remote,
     };
-    char cert[1024], key[1024];
+    char cert[1100], key[1100];
     snprintf(cert, sizeof(cert), "%s", c->tls_certificate && *c->tls_certificate
                                            ? c->tls_certificate : "");
     snprintf(key, sizeof(key), "%s", c->tls_key && *c->tls_key ? c->tls_key : "");

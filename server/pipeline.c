@@ -136,11 +136,18 @@ static void estimate_counters(bl_job_t *job)
         job->impressions_mono = job->impressions;
 }
 
-static void fill_mono(bl_job_t *job)
+// The device reported some counters: derive the ones it left out.
+static void fill_counters(bl_job_t *job)
 {
-    if (job->impressions_color == 0 && job->impressions_mono == 0 &&
-        strcmp(job->params.color_mode, "color"))
-        job->impressions_mono = job->impressions;
+    if (job->sheets == 0 && job->impressions > 0)
+        job->sheets = !strncmp(job->params.sides, "two-sided", 9) ? (job->impressions + 1) / 2
+                                                                   : job->impressions;
+    if (job->impressions_color == 0 && job->impressions_mono == 0) {
+        if (!strcmp(job->params.color_mode, "color"))
+            job->impressions_color = job->impressions;
+        else
+            job->impressions_mono = job->impressions;
+    }
 }
 
 // The job's next state after a chain that exited with failures (see blatt-backend(7)).
@@ -203,7 +210,7 @@ static void on_done(void *ctx, const bl_runner_result_t *res)
         if (!pl->device_counters)
             estimate_counters(job);
         else
-            fill_mono(job);
+            fill_counters(job);
         bl_job_set_state(job, BL_JOB_COMPLETED, "job-completed-successfully", "completed");
     } else {
         end_failed(pl, res);

@@ -18,7 +18,6 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,12 +277,7 @@ static bool load_row(bl_printer_t *p)
         return true;
     }
     sqlite3_reset(st);
-    unsigned char b[16];
-    RAND_bytes(b, sizeof(b));
-    snprintf(p->uuid, sizeof(p->uuid),
-             "urn:uuid:%02x%02x%02x%02x-%02x%02x-4%x%02x-%x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6] & 15, b[7], 8 | (b[8] & 3), b[9], b[10], b[11],
-             b[12], b[13], b[14], b[15]);
+    bl_uuid_make(p->uuid, sizeof(p->uuid));
     if (!bl_store_begin(store))
         return false;
     st = bl_store_stmt(store, "INSERT INTO printers(name, uuid, config_time) VALUES(?,?,?)");

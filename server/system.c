@@ -26,6 +26,19 @@ time_t bl_system_now(void)
     return time(NULL);
 }
 
+void bl_uuid_make(char *buf, size_t len)
+{
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof(b)) != 1)
+        memset(b, 0, sizeof(b));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    snprintf(buf, len,
+             "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
 static char *path_join(const char *dir, const char *name)
 {
     size_t len = strlen(dir) + strlen(name) + 2;
@@ -59,12 +72,7 @@ static void load_uuid(bl_system_t *sys)
     }
     if (st)
         sqlite3_reset(st);
-    unsigned char b[16];
-    RAND_bytes(b, sizeof(b));
-    snprintf(sys->uuid, sizeof(sys->uuid),
-             "urn:uuid:%02x%02x%02x%02x-%02x%02x-4%x%02x-%x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6] & 15, b[7], 8 | (b[8] & 3), b[9], b[10], b[11],
-             b[12], b[13], b[14], b[15]);
+    bl_uuid_make(sys->uuid, sizeof(sys->uuid));
     if (!bl_store_begin(sys->store))
         return;
     st = bl_store_stmt(sys->store, "INSERT OR REPLACE INTO meta(key, value) VALUES('uuid', ?)");

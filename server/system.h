@@ -43,5 +43,7 @@ void bl_system_shutdown(bl_system_t *sys);
 bl_printer_t *bl_system_find_printer(const bl_system_t *sys, const char *name);
 // Time of this loop pass.
 time_t bl_system_now(void);
+// A random (version 4) UUID as "urn:uuid:..." into buf (at least 46 bytes).
+void bl_uuid_make(char *buf, size_t len);
 
 #endif

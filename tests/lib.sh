@@ -7,6 +7,7 @@
 # daemon as its system bus, see TESTING.md), ipptool, CUPS lp/lpstat/cancel, curl.
 
 set -u
+trap '' PIPE # a test writing to a socket the server closed gets EPIPE, not death
 
 : "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
@@ -14,7 +15,6 @@ BL_DOCS="${BL_DOCS:-$top_srcdir/../shared/testdata/documents}"
 [ -d "$BL_DOCS" ] || BL_DOCS="$top_srcdir/tests/documents"
 BLATTD="$top_builddir/blattd"
 BLATT="$top_builddir/blatt"
-BL_LIBEXEC="$top_builddir/libexec"
 
 bl_n=0
 bl_failed=0
@@ -175,9 +175,9 @@ LogFile $W/blattd.log
 AccessLog $W/access.log
 ServerName localhost
 DataDir $top_srcdir/etc
-FilterDir $BL_LIBEXEC/filter
-BackendDir $BL_LIBEXEC/backend
-HelperDir $BL_LIBEXEC
+FilterDir $top_builddir/drivers/filter
+BackendDir $top_builddir/drivers/backend
+HelperDir $top_builddir/drivers
 JobRetryInterval 2
 EOF
 }
@@ -207,6 +207,95 @@ ipp_status()
 bl_job_state()
 {
     ipptool -T 5 -c "ipp://127.0.0.1:$1/ipp/print/$2" -d job_id="$3" \
-        "$top_srcdir/tests/ipp/get-job-state.test" 2>/dev/null | tail -n +2 | cut -d, -f2 |
+        "$top_srcdir/tests/ipp/get-job-state.test" 2>/dev/null | tail -n +2 | cut -d, -f1 |
         head -1
+}
+
+# be16 N / be32 N: big-endian raw bytes on stdout.
+be16()
+{
+    printf "\\x$(printf %02x $(($1 >> 8 & 255)))\\x$(printf %02x $(($1 & 255)))"
+}
+be32()
+{
+    be16 $(($1 >> 16 & 65535))
+    be16 $(($1 & 65535))
+}
+
+# ipp_attr TAG NAME VALUE: one attribute record (tag as two hex digits), raw bytes on stdout.
+ipp_attr()
+{
+    printf "\\x$1"
+    be16 ${#2}
+    printf '%s' "$2"
+    be16 ${#3}
+    printf '%s' "$3"
+}
+
+# ipp_head OP-HEX4 [REQUEST-ID] [VERSION-HEX4]: version (2.0), operation, request-id and the
+# operation group with attributes-charset and attributes-natural-language.
+ipp_head()
+{
+    local op=$1 id=${2:-1} v=${3:-0200}
+    printf "\\x${v:0:2}\\x${v:2:2}\\x${op:0:2}\\x${op:2:2}"
+    be32 "$id"
+    printf '\x01'
+    ipp_attr 47 attributes-charset utf-8
+    ipp_attr 48 attributes-natural-language en
+}
+
+# ipp_post PORT PATH FILE OUT: POSTs FILE as application/ipp; the response body goes to OUT,
+# the HTTP status is printed.
+ipp_post()
+{
+    curl -s -o "$4" -w '%{http_code}' -H 'Content-Type: application/ipp' \
+        --data-binary @"$3" "http://127.0.0.1:$1$2"
+}
+
+# bl_marker_pdf FILE MARKER: a one-page PDF whose content stream (uncompressed) and /Title
+# hold MARKER, so that any plaintext copy of it is found by grep.
+bl_marker_pdf()
+{
+    local f=$1 m=$2 o1 o2 o3 o4 o5 xref stream
+    stream="BT /F1 24 Tf 72 720 Td ($m) Tj ET"
+    printf '%%PDF-1.4\n' >"$f"
+    o1=$(stat -c %s "$f")
+    printf '1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n' >>"$f"
+    o2=$(stat -c %s "$f")
+    printf '2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n' >>"$f"
+    o3=$(stat -c %s "$f")
+    printf '3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>\nendobj\n' >>"$f"
+    o4=$(stat -c %s "$f")
+    printf '4 0 obj\n<< /Length %d >>\nstream\n%s\nendstream\nendobj\n' "${#stream}" "$stream" >>"$f"
+    o5=$(stat -c %s "$f")
+    printf '5 0 obj\n<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>\nendobj\n' >>"$f"
+    xref=$(stat -c %s "$f")
+    {
+        printf 'xref\n0 6\n0000000000 65535 f \n'
+        printf '%010d 00000 n \n' "$o1" "$o2" "$o3" "$o4" "$o5"
+        printf 'trailer\n<< /Size 6 /Root 1 0 R /Info << /Title (%s) >> >>\nstartxref\n%d\n%%%%EOF\n' "$m" "$xref"
+    } >>"$f"
+}
+
+# bl_pages FILE: the page count of a PDF (qpdf) or a PWG/Apple raster (rastercheck).
+bl_pages()
+{
+    case "$1" in
+    *.pdf) qpdf --show-npages "$1" 2>/dev/null ;;
+    *) "$top_builddir/drivers/filter/rastercheck" 1 u t 1 "" <"$1" 2>&1 >/dev/null |
+        sed -n 's/^PAGE: total //p' ;;
+    esac
+}
+
+# bl_wait_job PORT QUEUE ID STATE [SECONDS]: until the job reaches STATE (a keyword).
+bl_wait_job()
+{
+    local i max=$((${5:-30} * 5)) st=""
+    for ((i = 0; i < max; i++)); do
+        st=$(bl_job_state "$1" "$2" "$3")
+        [ "$st" = "$4" ] && return 0
+        sleep 0.2
+    done
+    diag "job $3 on $2 is '$st', not '$4'"
+    return 1
 }

@@ -1,1 +1,99 @@
-# tests: build rules (included from the top Makefile.am).
+# tests/: unit tests (cmocka, beside their code), fuzz corpus replays and integration tests
+# (bash + TAP, the real daemon with real peers on loopback).
+
+BL_UNIT_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(CUPS_CFLAGS) $(LIBEVENT_CFLAGS) \
+	$(OPENSSL_CFLAGS) $(SQLITE_CFLAGS) -I$(LLHTTP_INC) -DSRCDIR='"$(abs_top_srcdir)"'
+
+BL_IT =
+
+# Unit tests.
+BL_UNIT_TESTS = test-spool test-frame test-config test-status test-graph test-inflate
+check_PROGRAMS += $(BL_UNIT_TESTS)
+test_spool_SOURCES = server/test-spool.c
+test_spool_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+test_spool_LDADD = $(BL_SERVER_LIBS) $(CMOCKA_LIBS)
+test_frame_SOURCES = ipp/test-frame.c
+test_frame_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+test_frame_LDADD = $(BL_SERVER_LIBS) $(CMOCKA_LIBS)
+test_config_SOURCES = server/test-config.c
+test_config_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+test_config_LDADD = server/libblcommon.a $(CMOCKA_LIBS)
+test_status_SOURCES = drivers/test-status.c
+test_status_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+test_status_LDADD = drivers/libbldrivers.a $(CMOCKA_LIBS)
+test_graph_SOURCES = drivers/test-graph.c
+test_graph_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+test_graph_LDADD = drivers/libbldrivers.a $(CMOCKA_LIBS)
+test_inflate_SOURCES = server/test-inflate.c
+test_inflate_CPPFLAGS = $(BL_UNIT_CPPFLAGS) $(ZLIB_CFLAGS)
+test_inflate_LDADD = server/libblserver.a $(ZLIB_LIBS) $(CMOCKA_LIBS)
+
+# Fuzz targets, linked with tests/fuzz/replay.c so that `make check` replays their corpora
+# (tests/fuzz/TARGET/). `make fuzz` builds them for libFuzzer with clang.
+BL_FUZZ_TARGETS = fuzz-spool fuzz-ipp fuzz-http fuzz-config fuzz-status
+check_PROGRAMS += $(BL_FUZZ_TARGETS)
+fuzz_spool_SOURCES = server/fuzz-spool.c tests/fuzz/replay.c
+fuzz_spool_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+fuzz_spool_LDADD = $(BL_SERVER_LIBS)
+fuzz_ipp_SOURCES = ipp/fuzz-ipp.c tests/fuzz/replay.c
+fuzz_ipp_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+fuzz_ipp_LDADD = $(BL_SERVER_LIBS)
+fuzz_http_SOURCES = server/fuzz-http.c tests/fuzz/replay.c
+fuzz_http_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+fuzz_http_LDADD = $(BL_SERVER_LIBS)
+fuzz_config_SOURCES = server/fuzz-config.c tests/fuzz/replay.c
+fuzz_config_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+fuzz_config_LDADD = server/libblcommon.a
+fuzz_status_SOURCES = drivers/fuzz-status.c tests/fuzz/replay.c
+fuzz_status_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+fuzz_status_LDADD = drivers/libbldrivers.a
+
+BL_UNIT_TESTS += test-caps test-printer-attrs
+test_caps_SOURCES = ipp/test-caps.c
+test_caps_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+test_caps_LDADD = ipp/libblipp.a $(CUPS_LIBS) $(CMOCKA_LIBS)
+test_printer_attrs_SOURCES = ipp/test-printer-attrs.c
+test_printer_attrs_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+test_printer_attrs_LDADD = ipp/libblipp.a $(CUPS_LIBS) $(CMOCKA_LIBS)
+BL_FUZZ_TARGETS += fuzz-caps
+fuzz_caps_SOURCES = ipp/fuzz-caps.c tests/fuzz/replay.c
+fuzz_caps_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+fuzz_caps_LDADD = ipp/libblipp.a $(CUPS_LIBS)
+
+BL_UNIT_TESTS += test-drv-options test-drv-jpeg test-drv-raster
+test_drv_options_SOURCES = drivers/test-options.c
+test_drv_options_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+test_drv_options_LDADD = drivers/libbldrv.a $(CMOCKA_LIBS)
+test_drv_jpeg_SOURCES = drivers/test-jpeg.c
+test_drv_jpeg_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+test_drv_jpeg_LDADD = drivers/libbldrv.a $(CMOCKA_LIBS)
+test_drv_raster_SOURCES = drivers/test-raster.c
+test_drv_raster_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+test_drv_raster_LDADD = drivers/libbldrv.a $(CMOCKA_LIBS)
+
+# Corpora: tests/fuzz/jpeg/ and tests/fuzz/raster/ (fuzz-replay.sh maps fuzz-X -> tests/fuzz/X).
+BL_FUZZ_TARGETS += fuzz-jpeg fuzz-raster
+fuzz_jpeg_SOURCES = drivers/fuzz-jpeg.c tests/fuzz/replay.c
+fuzz_jpeg_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+fuzz_jpeg_LDADD = drivers/libbldrv.a
+fuzz_raster_SOURCES = drivers/fuzz-raster.c tests/fuzz/replay.c
+fuzz_raster_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+fuzz_raster_LDADD = drivers/libbldrv.a
+
+# Real qpdf, gs, ippeveprinter (private D-Bus) and a perl TCP listener, all on loopback.
+BL_IT += tests/drivers.sh
+
+# Integration tests: bash scripts that print TAP.
+BL_IT += tests/fuzz-replay.sh tests/config.sh tests/http.sh tests/print.sh tests/ipptool.sh \
+	tests/durability.sh tests/printer-down.sh tests/plaintext.sh tests/bad-input.sh \
+	tests/slow-client.sh tests/cli.sh tests/man.sh
+
+TESTS += $(BL_UNIT_TESTS) $(BL_IT)
+TEST_EXTENSIONS = .sh
+SH_LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+SH_LOG_COMPILER = $(BASH)
+AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
+	BL_FUZZ_TARGETS='$(BL_FUZZ_TARGETS)'; export top_srcdir top_builddir BL_FUZZ_TARGETS;
+EXTRA_DIST += $(BL_IT) tests/lib.sh tests/fuzz tests/ipp
+clean-local:
+	rm -rf tests/work

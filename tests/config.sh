@@ -1,0 +1,36 @@
+#!/bin/bash
+# config.sh: `blattd -t` accepts the shipped and a full config and names file:line of errors.
+# Licensed under the Apache License, Version 2.0.
+. "$(dirname "$0")/lib.sh"
+bl_init config
+
+out=$("$BLATTD" -t -c "$top_srcdir/etc/blattd.conf" 2>&1)
+ok $? "the shipped blattd.conf is valid"
+like "$out" "configuration OK \(0 printers\)" "blattd -t reports the printer count"
+
+cat >"$W/good.conf" <<EOC
+Listen 127.0.0.1:8631
+StateDir $W/state
+<Printer a>
+  DeviceURI ipp://127.0.0.1:9/ipp/print
+  ReleaseMode hold
+</Printer>
+<Printer b>
+  DeviceURI file://$W/out
+</Printer>
+EOC
+out=$("$BLATTD" -t -c "$W/good.conf" 2>&1)
+ok $? "a config with two queues is valid"
+like "$out" "\(2 printers\)" "two printers counted"
+
+printf 'LogLevel info\n<Printer x>\n  DeviceURI ipp://h/\n  Colour yes\n</Printer>\n' >"$W/bad.conf"
+out=$("$BLATTD" -t -c "$W/bad.conf" 2>&1)
+is "$?" "1" "an unknown directive fails the check"
+is "$out" "blattd: $W/bad.conf:4: unknown directive \"Colour\"" "the error names file:line"
+out=$("$BLATTD" -t -c "$W/missing.conf" 2>&1)
+like "$out" "missing.conf: No such file or directory" "a missing file is reported"
+"$BLATTD" -h | grep -q -- "-t       check the configuration and exit"
+ok $? "blattd -h shows the flags"
+"$BLATTD" -x >/dev/null 2>&1
+is "$?" "2" "an unknown flag exits 2"
+bl_done
