@@ -3,7 +3,8 @@
 //
 // libcups' ippReadIO() cannot resume after a short read, so the daemon never hands it a socket:
 // the HTTP layer collects bytes until bl_ipp_frame_scan() says the attribute block is complete,
-// then bl_ipp_decode() reads exactly those bytes in one call. Bytes after the block are document data.
+// then bl_ipp_decode() reads exactly those bytes in one call. Bytes after the block are document
+// data.
 #include "ipp/frame.h"
 
 #include <stdlib.h>

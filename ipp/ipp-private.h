@@ -12,25 +12,25 @@
 
 struct bl_ipp_req {
     bl_system_t *sys;
-    bl_ipp_peer_t peer;     // strings point into the buffers below
+    bl_ipp_peer_t peer; // strings point into the buffers below
     char address[64];
     char host[256];
     char path[512];
     bl_ipp_respond_cb respond;
     void *arg;
     bool responded;
-    bool orphaned;          // connection gone while a commit is pending: free on completion
-    bool waiting;           // a commit callback will come back to this request
-    ipp_t *request;         // owned
-    ipp_t *response;        // owned until handed to respond()
+    bool orphaned;   // connection gone while a commit is pending: free on completion
+    bool waiting;    // a commit callback will come back to this request
+    ipp_t *request;  // owned
+    ipp_t *response; // owned until handed to respond()
     ipp_op_t op;
-    bl_printer_t *printer;  // target queue (borrowed), NULL for system/all
-    bool all_printers;      // printer-uri names the server root (CUPS-style Get-Jobs)
-    int job_id;             // target job id (job operations)
+    bl_printer_t *printer; // target queue (borrowed), NULL for system/all
+    bool all_printers;     // printer-uri names the server root (CUPS-style Get-Jobs)
+    int job_id;            // target job id (job operations)
     char user[256];
-    bl_job_t *doc_job;      // job receiving the document (Print-Job/Send-Document)
+    bl_job_t *doc_job;         // job receiving the document (Print-Job/Send-Document)
     bl_inflate_t *doc_inflate; // `compression` of the document data (owned)
-    bool doc_failed;        // the document could not be stored; the answer is out
+    bool doc_failed;           // the document could not be stored; the answer is out
 };
 
 // request.c

@@ -18,14 +18,14 @@ typedef struct bl_ipp_req bl_ipp_req_t;
 typedef void (*bl_ipp_respond_cb)(void *arg, ipp_t *response);
 
 typedef struct bl_ipp_peer {
-    const char *address;   // "127.0.0.1:4711" or "unix"
-    const char *host;      // Host header (for URIs in replies), without port
-    int port;              // local port the client used (0 for the Unix socket)
+    const char *address; // "127.0.0.1:4711" or "unix"
+    const char *host;    // Host header (for URIs in replies), without port
+    int port;            // local port the client used (0 for the Unix socket)
     bool tls;
-    bool local;            // loopback or Unix socket
-    bool has_uid;          // peer credentials of a Unix-socket client
+    bool local;   // loopback or Unix socket
+    bool has_uid; // peer credentials of a Unix-socket client
     uid_t uid;
-    bool content_coded;    // the HTTP layer already removed a Content-Encoding
+    bool content_coded; // the HTTP layer already removed a Content-Encoding
 } bl_ipp_peer_t;
 
 // A request for `path` (the HTTP request path). `respond` is called exactly once unless the

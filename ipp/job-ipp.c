@@ -210,11 +210,11 @@ static void add_state(ipp_t *r, ipp_attribute_t *ra, const bl_job_t *job, bool a
         ippAddInteger(r, IPP_TAG_JOB, IPP_TAG_ENUM, "job-state", (int)job->state);
     if (bl_ipp_wants(ra, "job-state-reasons", "job-description", all)) {
         if (job->num_reasons == 0) {
-            ippAddString(r, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-state-reasons", NULL,
-                         bl_job_is_terminal(job) ? (job->state == BL_JOB_COMPLETED
-                                                        ? "job-completed-successfully"
-                                                        : "none")
-                                                 : "none");
+            ippAddString(
+                r, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-state-reasons", NULL,
+                bl_job_is_terminal(job)
+                    ? (job->state == BL_JOB_COMPLETED ? "job-completed-successfully" : "none")
+                    : "none");
         } else {
             const char *v[BL_JOB_MAX_REASONS];
             for (size_t i = 0; i < job->num_reasons; i++)
@@ -278,7 +278,8 @@ void bl_ipp_get_job_attributes(bl_ipp_req_t *req)
 {
     ipp_attribute_t *ra = ippFindAttribute(req->request, "requested-attributes", IPP_TAG_ZERO);
     if (ra && ippGetValueTag(ra) != IPP_TAG_KEYWORD) {
-        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "requested-attributes must be keywords");
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST,
+                          "requested-attributes must be keywords");
         return;
     }
     bool owned;
@@ -317,7 +318,8 @@ static bool get_jobs_args(bl_ipp_req_t *req, const char **which, bool *mine, int
     *limit = 0;
     *ra = ippFindAttribute(req->request, "requested-attributes", IPP_TAG_ZERO);
     if (*ra && ippGetValueTag(*ra) != IPP_TAG_KEYWORD) {
-        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "requested-attributes must be keywords");
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST,
+                          "requested-attributes must be keywords");
         return false;
     }
     if ((a = ippFindAttribute(req->request, "which-jobs", IPP_TAG_ZERO))) {

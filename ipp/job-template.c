@@ -113,8 +113,7 @@ static bool media_col_attr(bl_ipp_req_t *req, bl_printer_t *p, bl_job_params_t *
     ipp_t *sz = ippGetCollection(size, 0);
     ipp_attribute_t *x = ippFindAttribute(sz, "x-dimension", IPP_TAG_INTEGER);
     ipp_attribute_t *y = ippFindAttribute(sz, "y-dimension", IPP_TAG_INTEGER);
-    pwg_media_t *pwg =
-        (x && y) ? pwgMediaForSize(ippGetInteger(x, 0), ippGetInteger(y, 0)) : NULL;
+    pwg_media_t *pwg = (x && y) ? pwgMediaForSize(ippGetInteger(x, 0), ippGetInteger(y, 0)) : NULL;
     if (!pwg || !bl_printer_supports(p, "media", pwg->pwg)) {
         bl_ipp_unsupported(req, a);
         return false;
@@ -162,12 +161,25 @@ static bool hold_attr(bl_ipp_req_t *req, bl_job_params_t *params)
 // Job attributes we do not honour: unsupported (ignored unless ipp-attribute-fidelity).
 static void unknown_job_attrs(bl_ipp_req_t *req, bool *bad)
 {
-    static const char *const known[] = {"copies", "sides", "print-color-mode", "media",
-                                        "media-col", "printer-resolution", "print-quality",
-                                        "job-hold-until", "job-priority", "multiple-document-handling",
-                                        "orientation-requested", "print-scaling", "print-content-optimize",
-                                        "job-sheets", "page-ranges", "number-up", "output-bin",
-                                        "finishings", "print-rendering-intent"};
+    static const char *const known[] = {"copies",
+                                        "sides",
+                                        "print-color-mode",
+                                        "media",
+                                        "media-col",
+                                        "printer-resolution",
+                                        "print-quality",
+                                        "job-hold-until",
+                                        "job-priority",
+                                        "multiple-document-handling",
+                                        "orientation-requested",
+                                        "print-scaling",
+                                        "print-content-optimize",
+                                        "job-sheets",
+                                        "page-ranges",
+                                        "number-up",
+                                        "output-bin",
+                                        "finishings",
+                                        "print-rendering-intent"};
     for (ipp_attribute_t *a = ippFirstAttribute(req->request); a;
          a = ippNextAttribute(req->request)) {
         if (ippGetGroupTag(a) != IPP_TAG_JOB || !ippGetName(a))
@@ -208,7 +220,8 @@ bool bl_ipp_job_params(bl_ipp_req_t *req, bl_printer_t *p, bl_job_params_t *para
     bad |= !integer_attr(req, "print-quality", 3, 5, &params->quality);
     bad |= !integer_attr(req, "job-priority", 1, 100, &priority);
     bad |= !keyword_attr(req, p, "sides", params->sides, sizeof(params->sides));
-    bad |= !keyword_attr(req, p, "print-color-mode", params->color_mode, sizeof(params->color_mode));
+    bad |=
+        !keyword_attr(req, p, "print-color-mode", params->color_mode, sizeof(params->color_mode));
     bad |= !keyword_attr(req, p, "media", params->media, sizeof(params->media));
     bad |= !media_col_attr(req, p, params);
     bad |= !resolution_attr(req, params);
@@ -217,7 +230,8 @@ bool bl_ipp_job_params(bl_ipp_req_t *req, bl_printer_t *p, bl_job_params_t *para
     if (conf->release_mode == BL_RELEASE_HOLD)
         params->hold = true; // pull printing: the owner releases every job at the printer
 
-    ipp_attribute_t *fid = ippFindAttribute(req->request, "ipp-attribute-fidelity", IPP_TAG_BOOLEAN);
+    ipp_attribute_t *fid =
+        ippFindAttribute(req->request, "ipp-attribute-fidelity", IPP_TAG_BOOLEAN);
     if (bad && fid && ippGetBoolean(fid, 0)) {
         bl_ipp_set_status(req, IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES,
                           "some job attributes are not supported");

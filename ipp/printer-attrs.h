@@ -13,14 +13,14 @@ typedef struct bl_queue_info {
     const char *name;
     const char *info;
     const char *location;
-    const char *make_model; // NULL: "<device make-and-model> via Blatt" or "Blatt virtual printer"
-    const char *uuid;       // urn:uuid:...
+    const char *make_model;  // NULL: "<device make-and-model> via Blatt" or "Blatt virtual printer"
+    const char *uuid;        // urn:uuid:...
     const char *const *uris; // printer-uri-supported, parallel to uri_security
     const char *const *uri_security;
     size_t num_uris;
     const char *const *formats; // document-format-supported (what the format graph can take)
     size_t num_formats;
-    const char *default_sides;      // queue defaults, used only where caps support them
+    const char *default_sides; // queue defaults, used only where caps support them
     const char *default_color_mode;
     const char *default_media;
     bool hold_by_default; // ReleaseMode hold: job-hold-until-default = indefinite

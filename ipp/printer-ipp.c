@@ -1,5 +1,5 @@
-// IPP operations on a printer: Get-Printer-Attributes, Print-Job, Validate-Job, Create-Job, Identify-Printer.
-// Licensed under the Apache License, Version 2.0.
+// IPP operations on a printer: Get-Printer-Attributes, Print-Job, Validate-Job, Create-Job,
+// Identify-Printer. Licensed under the Apache License, Version 2.0.
 #include "ipp/ipp-private.h"
 
 #include "ipp/printer-attrs.h"
@@ -33,8 +33,8 @@ static ipp_t *printer_attrs(bl_ipp_req_t *req, bl_printer_t *p)
                      req->peer.port, "/ipp/print/%s", p->name);
     httpAssembleURIf(HTTP_URI_CODING_ALL, more, sizeof(more), web, NULL, host, req->peer.port,
                      "/printers/%s", p->name);
-    httpAssembleURIf(HTTP_URI_CODING_ALL, icons, sizeof(icons), web, NULL, host,
-                     req->peer.port, "/icons/%s", p->name);
+    httpAssembleURIf(HTTP_URI_CODING_ALL, icons, sizeof(icons), web, NULL, host, req->peer.port,
+                     "/icons/%s", p->name);
     const char *uris[2] = {ipp_uri, ipps_uri};
     const char *security[2] = {"none", "tls"};
     size_t first = req->peer.tls ? 1 : 0, num = 1;
@@ -99,8 +99,10 @@ void bl_ipp_add_printer_attrs(bl_ipp_req_t *req, bl_printer_t *p, ipp_attribute_
 static bool requested_ok(bl_ipp_req_t *req, ipp_attribute_t **ra)
 {
     *ra = ippFindAttribute(req->request, "requested-attributes", IPP_TAG_ZERO);
-    if (*ra && (ippGetValueTag(*ra) != IPP_TAG_KEYWORD || ippGetGroupTag(*ra) != IPP_TAG_OPERATION)) {
-        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "requested-attributes must be keywords");
+    if (*ra &&
+        (ippGetValueTag(*ra) != IPP_TAG_KEYWORD || ippGetGroupTag(*ra) != IPP_TAG_OPERATION)) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST,
+                          "requested-attributes must be keywords");
         return false;
     }
     return true;
@@ -122,7 +124,8 @@ void bl_ipp_get_printer_attributes(bl_ipp_req_t *req)
 static bool accepting(bl_ipp_req_t *req)
 {
     if (!req->printer->accepting) {
-        bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_ACCEPTING_JOBS, "the queue is not accepting jobs");
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_ACCEPTING_JOBS,
+                          "the queue is not accepting jobs");
         return false;
     }
     return true;

@@ -89,8 +89,8 @@ void bl_ipp_req_fail(bl_ipp_req_t *req, ipp_status_t status, const char *message
     ippSetRequestId(req->response, 1);
     ippAddString(req->response, IPP_TAG_OPERATION, IPP_TAG_CHARSET, "attributes-charset", NULL,
                  "utf-8");
-    ippAddString(req->response, IPP_TAG_OPERATION, IPP_TAG_LANGUAGE,
-                 "attributes-natural-language", NULL, "en");
+    ippAddString(req->response, IPP_TAG_OPERATION, IPP_TAG_LANGUAGE, "attributes-natural-language",
+                 NULL, "en");
     bl_ipp_set_status(req, status, "%s", message);
     bl_ipp_respond(req);
 }
@@ -119,8 +119,8 @@ bool bl_ipp_keyword_ok(const char *s, size_t max)
         return false;
     for (; s[n]; n++) {
         unsigned char c = (unsigned char)s[n];
-        if (n >= max || !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                          c == '_' || c == '.'))
+        if (n >= max ||
+            !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
             return false;
     }
     return true;

@@ -13,7 +13,8 @@ void bl_ipp_get_system_attributes(bl_ipp_req_t *req)
 {
     ipp_attribute_t *ra = ippFindAttribute(req->request, "requested-attributes", IPP_TAG_ZERO);
     if (ra && ippGetValueTag(ra) != IPP_TAG_KEYWORD) {
-        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "requested-attributes must be keywords");
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST,
+                          "requested-attributes must be keywords");
         return;
     }
     bl_system_t *sys = req->sys;
@@ -27,8 +28,8 @@ void bl_ipp_get_system_attributes(bl_ipp_req_t *req)
     ippAddString(a, IPP_TAG_SYSTEM, IPP_TAG_CHARSET, "charset-configured", NULL, "utf-8");
     ippAddString(a, IPP_TAG_SYSTEM, IPP_TAG_CHARSET, "charset-supported", NULL, "utf-8");
     ippAddString(a, IPP_TAG_SYSTEM, IPP_TAG_LANGUAGE, "natural-language-configured", NULL, "en");
-    ippAddString(a, IPP_TAG_SYSTEM, IPP_TAG_LANGUAGE, "generated-natural-language-supported",
-                 NULL, "en");
+    ippAddString(a, IPP_TAG_SYSTEM, IPP_TAG_LANGUAGE, "generated-natural-language-supported", NULL,
+                 "en");
     ippAddStrings(a, IPP_TAG_SYSTEM, IPP_TAG_KEYWORD, "ipp-versions-supported", 2, NULL, versions);
     ippAddIntegers(a, IPP_TAG_SYSTEM, IPP_TAG_ENUM, "operations-supported", 2, ops);
     ippAddString(a, IPP_TAG_SYSTEM, IPP_TAG_NAME, "system-name", NULL, sys->server_name);
@@ -79,7 +80,8 @@ void bl_ipp_get_printers(bl_ipp_req_t *req)
 {
     ipp_attribute_t *ra = ippFindAttribute(req->request, "requested-attributes", IPP_TAG_ZERO);
     if (ra && ippGetValueTag(ra) != IPP_TAG_KEYWORD) {
-        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "requested-attributes must be keywords");
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST,
+                          "requested-attributes must be keywords");
         return;
     }
     ipp_attribute_t *lim = ippFindAttribute(req->request, "limit", IPP_TAG_INTEGER);

@@ -121,10 +121,8 @@ static void test_collection_depth(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_complete_block),
-        cmocka_unit_test(test_every_prefix_needs_more),
-        cmocka_unit_test(test_size_cap),
-        cmocka_unit_test(test_bad_tags),
+        cmocka_unit_test(test_complete_block),   cmocka_unit_test(test_every_prefix_needs_more),
+        cmocka_unit_test(test_size_cap),         cmocka_unit_test(test_bad_tags),
         cmocka_unit_test(test_collection_depth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

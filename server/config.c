@@ -91,8 +91,8 @@ static const directive_t directives[] = {
     {"Location", T_STRING, S_PRINTER, 0, 127, NULL, P(location)},
     {"MakeAndModel", T_STRING, S_PRINTER, 0, 127, NULL, P(make_model)},
     {"ReleaseMode", T_ENUM, S_PRINTER, 0, 0, "direct|hold", P(release_mode)},
-    {"DefaultSides", T_ENUM, S_PRINTER, 0, 0,
-     "one-sided|two-sided-long-edge|two-sided-short-edge", P(default_sides)},
+    {"DefaultSides", T_ENUM, S_PRINTER, 0, 0, "one-sided|two-sided-long-edge|two-sided-short-edge",
+     P(default_sides)},
     {"DefaultColorMode", T_ENUM, S_PRINTER, 0, 0, "monochrome|color|auto", P(default_color_mode)},
     {"DefaultMedia", T_KEYWORD, S_PRINTER, 0, 127, NULL, P(default_media)},
     {"AcceptingJobs", T_BOOL, S_PRINTER, 0, 0, NULL, P(accepting)},
@@ -203,9 +203,9 @@ void bl_config_delete(bl_config_t *c)
         free(c->listen[i].path);
     }
     free(c->listen);
-    char **strs[] = {&c->local_socket, &c->state_dir, &c->log_file, &c->access_log,
-                     &c->server_name,  &c->data_dir,  &c->filter_dir, &c->backend_dir,
-                     &c->helper_dir,   &c->tls_certificate, &c->tls_key, &c->default_printer};
+    char **strs[] = {&c->local_socket, &c->state_dir,       &c->log_file,   &c->access_log,
+                     &c->server_name,  &c->data_dir,        &c->filter_dir, &c->backend_dir,
+                     &c->helper_dir,   &c->tls_certificate, &c->tls_key,    &c->default_printer};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         free(*strs[i]);
     while (c->printers) {
@@ -363,8 +363,8 @@ static bool set_value(parser_t *ps, const directive_t *d, void *base, const char
         if (strncmp(v, "ipp://", 6) && strncmp(v, "ipps://", 7) && strncmp(v, "socket://", 9) &&
             strncmp(v, "file://", 7))
             return fail(ps, "DeviceURI scheme must be ipp, ipps, socket or file");
-        if (!strncmp(v, "file://", 7) && (v[7] != '/' || strstr(v, "/../") ||
-                                          (len >= 3 && !strcmp(v + len - 3, "/.."))))
+        if (!strncmp(v, "file://", 7) &&
+            (v[7] != '/' || strstr(v, "/../") || (len >= 3 && !strcmp(v + len - 3, "/.."))))
             return fail(ps, "a file DeviceURI must be file:///absolute/directory");
         if (strncmp(v, "file://", 7) && strlen(strstr(v, "://") + 3) == 0)
             return fail(ps, "DeviceURI has no host");
@@ -373,7 +373,10 @@ static bool set_value(parser_t *ps, const directive_t *d, void *base, const char
     case T_INT:
     case T_SIZE:
     case T_SECONDS:
-        if (!parse_scaled(v, d->type == T_INT ? "" : d->type == T_SIZE ? "kmg" : "smh",
+        if (!parse_scaled(v,
+                          d->type == T_INT    ? ""
+                          : d->type == T_SIZE ? "kmg"
+                                              : "smh",
                           d->type == T_SECONDS ? sec_mult : size_mult, &n))
             return fail(ps, "%s: bad number \"%s\"", d->name, v);
         if (n < d->min || n > d->max)

@@ -45,8 +45,8 @@ typedef struct bl_config {
     char *local_socket; // "" = none
     char *state_dir;
     bl_log_level_t log_level;
-    char *log_file;   // path or "stderr"
-    char *access_log; // path, "stderr" or "none"
+    char *log_file;    // path or "stderr"
+    char *access_log;  // path, "stderr" or "none"
     char *server_name; // "" = the host name
     char *data_dir;
     char *filter_dir;

@@ -38,8 +38,7 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
 }
 
 bl_http_server_t *bl_http_server_create(struct event_base *base, const bl_http_limits_t *limits,
-                                        SSL_CTX *tls, const bl_http_handler_t *handler,
-                                        void *app)
+                                        SSL_CTX *tls, const bl_http_handler_t *handler, void *app)
 {
     bl_http_server_t *s = calloc(1, sizeof(*s));
     if (!s)
@@ -97,8 +96,8 @@ int bl_http_server_port(const bl_http_server_t *s)
 }
 
 // Numeric "host" (v6 in brackets) and port of a socket address; loopback is reported.
-static void addr_text(const struct sockaddr *sa, socklen_t len, char *host, size_t hlen,
-                      int *port, bool *loopback)
+static void addr_text(const struct sockaddr *sa, socklen_t len, char *host, size_t hlen, int *port,
+                      bool *loopback)
 {
     char h[INET6_ADDRSTRLEN + 8] = "?", p[16] = "0";
     getnameinfo(sa, len, h, sizeof(h), p, sizeof(p), NI_NUMERICHOST | NI_NUMERICSERV);
@@ -246,8 +245,7 @@ static bool add_listener(bl_http_server_t *s, int fd, int port, const char *path
 // Binds one address; *port learns the port when it was 0.
 static int bind_one(const struct addrinfo *ai, int *port)
 {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    ai->ai_protocol);
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
     if (fd < 0)
         return -1;
     int on = 1;

@@ -51,7 +51,7 @@ struct bl_conn {
     bool field_open, in_value;
     bl_http_request_t req;
     bl_inflate_t *inflater; // Content-Encoding of the current request body
-    bool in_request; // on_request was called; on_abort is still due
+    bool in_request;        // on_request was called; on_abort is still due
     bool responded, body_done, keep_alive;
     int status;
     uint64_t discarded, bytes_in, bytes_out;

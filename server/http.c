@@ -58,32 +58,58 @@ static const llhttp_settings_t parser_settings = {
 static const char *reason_phrase(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 417:
+        return "Expectation Failed";
+    case 426:
+        return "Upgrade Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
     }
 }
 
@@ -457,7 +483,8 @@ static void access_log(bl_conn_t *c)
 static void linger(bl_conn_t *c)
 {
     bl_conn_set_state(c, CONN_LINGER);
-    evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+    evbuffer_drain(bufferevent_get_input(c->bev),
+                   evbuffer_get_length(bufferevent_get_input(c->bev)));
     if (!c->tls)
         shutdown(bufferevent_getfd(c->bev), SHUT_WR);
     bufferevent_enable(c->bev, EV_READ);
@@ -513,9 +540,9 @@ static void parse_failed(bl_conn_t *c, llhttp_errno_t err)
     }
     if (status == 0)
         status = err == HPE_INVALID_CONTENT_LENGTH || err == HPE_UNEXPECTED_CONTENT_LENGTH ? 400
-                 : err == HPE_INVALID_VERSION ? 505
-                 : err == HPE_INVALID_METHOD  ? 501
-                                              : 400;
+                 : err == HPE_INVALID_VERSION                                              ? 505
+                 : err == HPE_INVALID_METHOD                                               ? 501
+                                                                                           : 400;
     bl_log(BL_LOG_DEBUG, "http %s: bad request: %s", c->peer, llhttp_errno_name(err));
     c->keep_alive = false;
     c->body_done = true;
@@ -671,8 +698,8 @@ bool bl_conn_start(bl_conn_t *c, SSL_CTX *tls)
         SSL *ssl = SSL_new(tls);
         if (!ssl)
             return false;
-        c->bev = bufferevent_openssl_socket_new(s->base, c->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                                opts);
+        c->bev =
+            bufferevent_openssl_socket_new(s->base, c->fd, ssl, BUFFEREVENT_SSL_ACCEPTING, opts);
         if (c->bev)
             bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
         c->tls = true;

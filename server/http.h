@@ -38,8 +38,8 @@ typedef struct bl_http_request {
     const char *query;  // after '?', or ""
     const bl_http_header_t *headers;
     size_t num_headers;
-    int version_minor;   // HTTP/1.x
-    bool has_body;       // Content-Length > 0 or chunked
+    int version_minor;       // HTTP/1.x
+    bool has_body;           // Content-Length > 0 or chunked
     uint64_t content_length; // 0 when chunked
     bool chunked;
     bool content_coded; // Content-Encoding gzip/deflate: on_body gets the decoded bytes
@@ -60,8 +60,7 @@ typedef struct bl_http_handler {
 
 // A server: listeners share limits, TLS context (NULL = plain only) and handler.
 bl_http_server_t *bl_http_server_create(struct event_base *base, const bl_http_limits_t *limits,
-                                        SSL_CTX *tls, const bl_http_handler_t *handler,
-                                        void *app);
+                                        SSL_CTX *tls, const bl_http_handler_t *handler, void *app);
 // Closes every connection and listener; frees the server (not the SSL_CTX).
 void bl_http_server_delete(bl_http_server_t *s);
 // Listens on host:port ("*" = all addresses, "localhost" = loopback v4 and v6).

@@ -26,8 +26,9 @@ static void spool_path(const bl_job_t *job, char *buf, size_t len)
 
 const char *bl_job_state_string(bl_job_state_t state)
 {
-    static const char *const names[] = {"pending",  "pending-held", "processing", "processing-stopped",
-                                        "canceled", "aborted",      "completed"};
+    static const char *const names[] = {
+        "pending",  "pending-held", "processing", "processing-stopped",
+        "canceled", "aborted",      "completed"};
     if (state < BL_JOB_PENDING || state > BL_JOB_COMPLETED)
         return "unknown";
     return names[state - BL_JOB_PENDING];
@@ -127,7 +128,8 @@ static void reasons_join(const bl_job_t *job, char *buf, size_t len)
 }
 
 static const char save_sql[] =
-    "INSERT OR REPLACE INTO jobs(id, uuid, printer, user, origin_host, name, state, reasons, message,"
+    "INSERT OR REPLACE INTO jobs(id, uuid, printer, user, origin_host, name, state, reasons, "
+    "message,"
     " format, copies, sides, color_mode, media, resolution, quality, hold, created, processing,"
     " completed, impressions, sheets, impressions_color, impressions_mono, pages, doc_state,"
     " doc_size, attempts) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";

@@ -35,14 +35,14 @@ typedef struct bl_job_params {
     char name[256];
     char user[256];
     char origin_host[256];
-    char format[128];       // document-format (may be application/octet-stream: sniffed)
+    char format[128]; // document-format (may be application/octet-stream: sniffed)
     int copies;
     char sides[32];
     char color_mode[32];
     char media[128];
-    int resolution;         // dpi, 0 = device default
-    int quality;            // 3..5, 0 = default
-    bool hold;              // job-hold-until=indefinite or the queue holds
+    int resolution; // dpi, 0 = device default
+    int quality;    // 3..5, 0 = default
+    bool hold;      // job-hold-until=indefinite or the queue holds
 } bl_job_params_t;
 
 #define BL_JOB_MAX_REASONS 6
@@ -64,8 +64,8 @@ struct bl_job {
     bl_doc_state_t doc_state;
     uint64_t doc_size;
     int attempts;
-    bool registered;           // in sys->active and in the database
-    bool history;              // loaded from the database, caller frees with bl_job_delete
+    bool registered; // in sys->active and in the database
+    bool history;    // loaded from the database, caller frees with bl_job_delete
     bool cancel_requested;
     bl_spool_writer_t *writer; // while the document streams in
     bl_runner_t *runner;       // while the pipeline runs

@@ -33,11 +33,12 @@ typedef struct daemon_ctx {
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "Usage: blattd [-f] [-t] [-c FILE] [-h]\n"
-                "  -c FILE  configuration file (default %s/blatt/blattd.conf)\n"
-                "  -f       stay in the foreground\n"
-                "  -t       check the configuration and exit\n"
-                "  -h       show this help\n",
+    fprintf(fp,
+            "Usage: blattd [-f] [-t] [-c FILE] [-h]\n"
+            "  -c FILE  configuration file (default %s/blatt/blattd.conf)\n"
+            "  -f       stay in the foreground\n"
+            "  -t       check the configuration and exit\n"
+            "  -h       show this help\n",
             BL_SYSCONFDIR);
 }
 
@@ -82,8 +83,8 @@ static bool open_listeners(daemon_ctx_t *d, bl_config_t *c)
         .allow_plain_remote = c->allow_plain_remote,
     };
     char cert[1100], key[1100];
-    snprintf(cert, sizeof(cert), "%s", c->tls_certificate && *c->tls_certificate
-                                           ? c->tls_certificate : "");
+    snprintf(cert, sizeof(cert), "%s",
+             c->tls_certificate && *c->tls_certificate ? c->tls_certificate : "");
     snprintf(key, sizeof(key), "%s", c->tls_key && *c->tls_key ? c->tls_key : "");
     if (!cert[0] || !key[0]) {
         char dir[1024];

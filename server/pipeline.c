@@ -141,7 +141,7 @@ static void fill_counters(bl_job_t *job)
 {
     if (job->sheets == 0 && job->impressions > 0)
         job->sheets = !strncmp(job->params.sides, "two-sided", 9) ? (job->impressions + 1) / 2
-                                                                   : job->impressions;
+                                                                  : job->impressions;
     if (job->impressions_color == 0 && job->impressions_mono == 0) {
         if (!strcmp(job->params.color_mode, "color"))
             job->impressions_color = job->impressions;
@@ -239,8 +239,8 @@ static void add_opt(char *buf, size_t len, const char *name, const char *value)
 static int raster_resolution(const bl_job_t *job, const char *dest)
 {
     ipp_t *caps = job->printer->caps;
-    ipp_attribute_t *a = ippFindAttribute(caps, "pwg-raster-document-resolution-supported",
-                                          IPP_TAG_RESOLUTION);
+    ipp_attribute_t *a =
+        ippFindAttribute(caps, "pwg-raster-document-resolution-supported", IPP_TAG_RESOLUTION);
     int want = job->params.resolution ? job->params.resolution : 300, best = 0;
     if (!strcmp(dest, "image/urf") || !a)
         return want == 600 || want == 300 ? want : 300;
@@ -258,8 +258,8 @@ static int raster_resolution(const bl_job_t *job, const char *dest)
 // The PWG raster type: grey for monochrome jobs, sRGB for colour, from what the device takes.
 static const char *raster_type(const bl_job_t *job)
 {
-    ipp_attribute_t *a = ippFindAttribute(job->printer->caps, "pwg-raster-document-type-supported",
-                                          IPP_TAG_KEYWORD);
+    ipp_attribute_t *a =
+        ippFindAttribute(job->printer->caps, "pwg-raster-document-type-supported", IPP_TAG_KEYWORD);
     bool color = !strcmp(job->params.color_mode, "color");
     const char *prefs[] = {color ? "srgb_8" : "sgray_8", color ? "sgray_8" : "srgb_8", "black_1"};
     for (size_t i = 0; i < 3; i++) {
@@ -374,8 +374,8 @@ static bool plan(pipeline_t *pl, bl_stage_t *stages, size_t *n, char *why, size_
     job_options(job, path.dest, options, sizeof(options));
     *n = 0;
     for (size_t i = 0; i < path.num_steps && *n < MAX_STAGES - 1; i++) {
-        set_stage(pl, &stages[*n], *n, cfg->filter_dir, path.steps[i].program,
-                  path.steps[i].from, path.dest, options);
+        set_stage(pl, &stages[*n], *n, cfg->filter_dir, path.steps[i].program, path.steps[i].from,
+                  path.dest, options);
         (*n)++;
     }
     set_stage(pl, &stages[*n], *n, cfg->backend_dir, backend, path.dest, path.dest, options);

@@ -41,7 +41,8 @@ void bl_printer_remove_reason(bl_printer_t *p, const char *reason)
 {
     for (size_t i = 0; i < p->num_reasons; i++) {
         if (!strcmp(p->reasons[i], reason)) {
-            memmove(p->reasons[i], p->reasons[i + 1], (p->num_reasons - i - 1) * sizeof(p->reasons[0]));
+            memmove(p->reasons[i], p->reasons[i + 1],
+                    (p->num_reasons - i - 1) * sizeof(p->reasons[0]));
             p->num_reasons--;
             p->state_time = bl_system_now();
             return;
@@ -84,7 +85,8 @@ int bl_printer_queued_jobs(const bl_printer_t *p)
     return n;
 }
 
-// document-format-supported of the queue: what the format graph can turn into what the device takes.
+// document-format-supported of the queue: what the format graph can turn into what the device
+// takes.
 static void update_formats(bl_printer_t *p)
 {
     for (size_t i = 0; i < p->num_formats; i++)
@@ -92,9 +94,8 @@ static void update_formats(bl_printer_t *p)
     free(p->formats);
     p->formats = NULL;
     p->num_formats = 0;
-    ipp_attribute_t *a = p->caps ? ippFindAttribute(p->caps, "document-format-supported",
-                                                    IPP_TAG_MIMETYPE)
-                                 : NULL;
+    ipp_attribute_t *a =
+        p->caps ? ippFindAttribute(p->caps, "document-format-supported", IPP_TAG_MIMETYPE) : NULL;
     if (!a) {
         // Device not reached yet: take what can become any of the usual device formats.
         static const char *const usual[] = {"application/pdf", "image/pwg-raster", "image/urf"};

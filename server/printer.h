@@ -26,11 +26,11 @@ struct bl_printer {
     const bl_printer_conf_t *conf; // borrowed from sys->config
     const char *name;              // conf->name
     char uuid[48];
-    ipp_t *caps;        // sanitised device capabilities, NULL while unknown (owned)
-    ipp_t *attrs;       // static printer description for attrs_key (owned; the IPP face builds
-                        // it, the domain drops it when caps or config change)
+    ipp_t *caps;  // sanitised device capabilities, NULL while unknown (owned)
+    ipp_t *attrs; // static printer description for attrs_key (owned; the IPP face builds
+                  // it, the domain drops it when caps or config change)
     char attrs_key[320];
-    char **formats;     // document-format-supported, from the format graph (owned)
+    char **formats; // document-format-supported, from the format graph (owned)
     size_t num_formats;
     bl_printer_state_t state;
     char reasons[BL_PRINTER_MAX_REASONS][64];
@@ -39,10 +39,10 @@ struct bl_printer {
     bool accepting;
     bool device_down;
     time_t state_time, config_time;
-    bl_job_t *active_job;         // job whose pipeline runs (borrowed from sys->active)
-    bl_runner_t *probe;           // running capability probe
-    struct evbuffer *probe_out;   // probe's stdout
-    struct event *timer;          // retry / refresh timer
+    bl_job_t *active_job;       // job whose pipeline runs (borrowed from sys->active)
+    bl_runner_t *probe;         // running capability probe
+    struct evbuffer *probe_out; // probe's stdout
+    struct event *timer;        // retry / refresh timer
     time_t next_probe;
 };
 

@@ -103,7 +103,8 @@ static void on_request(void *app, bl_conn_t *c, const bl_http_request_t *req)
         return;
     }
     const char *ct = bl_http_request_header(req, "Content-Type");
-    if (!ct || strncasecmp(ct, "application/ipp", 15) || (ct[15] && ct[15] != ';' && ct[15] != ' ')) {
+    if (!ct || strncasecmp(ct, "application/ipp", 15) ||
+        (ct[15] && ct[15] != ';' && ct[15] != ' ')) {
         bl_conn_respond_text(c, 415, "Content-Type must be application/ipp");
         return;
     }
@@ -150,7 +151,8 @@ static void on_body(void *app, bl_conn_t *c, const uint8_t *data, size_t len)
     evbuffer_add(r->head, data, len);
     size_t have = evbuffer_get_length(r->head), block = 0;
     const uint8_t *buf = evbuffer_pullup(r->head, -1);
-    bl_frame_result_t fr = bl_ipp_frame_scan(buf, have, sys->config->max_ipp_attributes_size, &block);
+    bl_frame_result_t fr =
+        bl_ipp_frame_scan(buf, have, sys->config->max_ipp_attributes_size, &block);
     if (fr == BL_FRAME_NEED_MORE)
         return;
     r->framed = true;
@@ -166,8 +168,7 @@ static void on_body(void *app, bl_conn_t *c, const uint8_t *data, size_t len)
     }
     r->want_doc = bl_ipp_req_start(r->ipp, msg);
     // `r` may have responded already; the document bytes that came with the block go on.
-    if (r->want_doc && have > block &&
-        !bl_ipp_req_document(r->ipp, buf + block, have - block))
+    if (r->want_doc && have > block && !bl_ipp_req_document(r->ipp, buf + block, have - block))
         r->want_doc = false;
     evbuffer_free(r->head);
     r->head = NULL;

@@ -148,8 +148,7 @@ bl_system_t *bl_system_create(struct event_base *base, bl_config_t *config)
     else
         gethostname(host, sizeof(host) - 1);
     sys->server_name = strdup(host);
-    if (!sys->server_name || !open_state(sys) || !create_printers(sys) ||
-        !bl_job_resume_all(sys)) {
+    if (!sys->server_name || !open_state(sys) || !create_printers(sys) || !bl_job_resume_all(sys)) {
         bl_system_delete(sys);
         return NULL;
     }

@@ -17,21 +17,21 @@ typedef struct bl_job bl_job_t;
 
 typedef struct bl_system {
     struct event_base *base;
-    bl_config_t *config;   // owned
-    bl_store_t *store;     // owned
-    bl_kek_t *kek;         // owned
-    bl_graph_t *graph;     // owned
+    bl_config_t *config;     // owned
+    bl_store_t *store;       // owned
+    bl_kek_t *kek;           // owned
+    bl_graph_t *graph;       // owned
     bl_printer_t **printers; // owned, in config order
     size_t num_printers;
     bl_printer_t *default_printer; // borrowed from printers
-    bl_job_t **active;     // jobs not yet in a terminal state, sorted by id (owned)
+    bl_job_t **active;             // jobs not yet in a terminal state, sorted by id (owned)
     size_t num_active, cap_active;
     int next_job_id;
     time_t boot_time;
     char uuid[48];
-    char *server_name;     // owned
-    char *spool_dir;       // owned: StateDir/spool
-    char *tmp_dir;         // owned: StateDir/tmp (per-job private TMPDIRs for filters)
+    char *server_name; // owned
+    char *spool_dir;   // owned: StateDir/spool
+    char *tmp_dir;     // owned: StateDir/tmp (per-job private TMPDIRs for filters)
     bool shutting_down;
 } bl_system_t;
 

@@ -18,13 +18,14 @@ static void test_full_config(void **state)
 {
     (void)state;
     char err[256];
-    bl_config_t *c = parse("Listen 127.0.0.1:8631\nListen [::1]:8632\nListen /run/b.sock\n"
-                           "StateDir /var/tmp/b\nLogLevel debug\nMaxHeaderSize 8K\n"
-                           "BodyTimeout 2m\nMaxDocumentSize 2G\nDefaultPrinter b\n"
-                           "<Printer a>\n DeviceURI ipp://10.0.0.5/ipp/print\n Info A # c\n"
-                           " ReleaseMode hold\n</Printer>\n<Printer b>\n DeviceURI file:///tmp/o\n"
-                           " DocumentFormat image/pwg-raster\n DefaultColorMode color\n</Printer>\n",
-                           err, sizeof(err));
+    bl_config_t *c =
+        parse("Listen 127.0.0.1:8631\nListen [::1]:8632\nListen /run/b.sock\n"
+              "StateDir /var/tmp/b\nLogLevel debug\nMaxHeaderSize 8K\n"
+              "BodyTimeout 2m\nMaxDocumentSize 2G\nDefaultPrinter b\n"
+              "<Printer a>\n DeviceURI ipp://10.0.0.5/ipp/print\n Info A # c\n"
+              " ReleaseMode hold\n</Printer>\n<Printer b>\n DeviceURI file:///tmp/o\n"
+              " DocumentFormat image/pwg-raster\n DefaultColorMode color\n</Printer>\n",
+              err, sizeof(err));
     assert_non_null(c);
     assert_int_equal(c->num_listen, 3);
     assert_string_equal(c->listen[0].host, "127.0.0.1");

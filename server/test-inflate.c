@@ -63,8 +63,8 @@ static void round_trip(bl_coding_t coding, int bits, size_t step)
     bl_inflate_t *z = bl_inflate_create(coding);
     sink_t s = {NULL, 0, 0};
     for (size_t off = 0; off < clen; off += step)
-        assert_true(bl_inflate_feed(z, comp + off, off + step > clen ? clen - off : step, collect,
-                                    &s));
+        assert_true(
+            bl_inflate_feed(z, comp + off, off + step > clen ? clen - off : step, collect, &s));
     assert_true(bl_inflate_finished(z));
     assert_int_equal(s.len, len);
     assert_memory_equal(s.buf, orig, len);
@@ -84,8 +84,8 @@ static void test_gzip(void **state)
 static void test_deflate_both_kinds(void **state)
 {
     (void)state;
-    round_trip(BL_CODING_DEFLATE, 15, 3);   // zlib-wrapped (RFC 9110)
-    round_trip(BL_CODING_DEFLATE, -15, 1);  // raw (what libcups sends)
+    round_trip(BL_CODING_DEFLATE, 15, 3);  // zlib-wrapped (RFC 9110)
+    round_trip(BL_CODING_DEFLATE, -15, 1); // raw (what libcups sends)
     round_trip(BL_CODING_DEFLATE, -15, 70000);
 }
 

@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 // Forward secrecy and AEAD only for TLS 1.2; TLS 1.3 suites are OpenSSL's (all modern).
-#define TLS12_CIPHERS                                                                          \
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:" \
+#define TLS12_CIPHERS                                                                              \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"     \
     "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
 #define CERT_DAYS 3650
 
@@ -80,8 +80,7 @@ static X509 *make_cert(EVP_PKEY *key, const char *server_name)
                                          -1, -1, 0) == 1 &&
               X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1,
                                          -1, 0) == 1 &&
-              X509_set_issuer_name(cert, name) == 1 &&
-              add_ext(cert, NID_subject_alt_name, san) &&
+              X509_set_issuer_name(cert, name) == 1 && add_ext(cert, NID_subject_alt_name, san) &&
               add_ext(cert, NID_basic_constraints, "critical,CA:FALSE") &&
               add_ext(cert, NID_key_usage, "critical,digitalSignature") &&
               add_ext(cert, NID_ext_key_usage, "serverAuth") &&
@@ -126,8 +125,7 @@ static bool pem_cert(FILE *fp, void *obj)
 }
 
 // Creates a P-256 key and a self-signed certificate at the given paths.
-static bool create_self_signed(const char *cert_path, const char *key_path,
-                               const char *server_name)
+static bool create_self_signed(const char *cert_path, const char *key_path, const char *server_name)
 {
     EVP_PKEY *key = EVP_EC_gen("P-256");
     X509 *cert = key ? make_cert(key, server_name) : NULL;
@@ -143,8 +141,7 @@ static bool create_self_signed(const char *cert_path, const char *key_path,
     return ok;
 }
 
-SSL_CTX *bl_tls_context_create(const char *cert_path, const char *key_path,
-                               const char *server_name)
+SSL_CTX *bl_tls_context_create(const char *cert_path, const char *key_path, const char *server_name)
 {
     struct stat st;
     bool have_cert = stat(cert_path, &st) == 0, have_key = stat(key_path, &st) == 0;

@@ -135,9 +135,13 @@ static void print_printer(const object_t *o, void *arg)
 
 static int cmd_printers(cli_t *cli)
 {
-    static const char *const want[] = {"printer-name", "printer-state", "printer-state-reasons",
-                                       "printer-state-message", "printer-is-accepting-jobs",
-                                       "queued-job-count", "device-uri"};
+    static const char *const want[] = {"printer-name",
+                                       "printer-state",
+                                       "printer-state-reasons",
+                                       "printer-state-message",
+                                       "printer-is-accepting-jobs",
+                                       "queued-job-count",
+                                       "device-uri"};
     ipp_t *req = ippNewRequest(IPP_OP_CUPS_GET_PRINTERS);
     ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes",
                   (int)(sizeof(want) / sizeof(want[0])), NULL, want);
@@ -156,7 +160,7 @@ static const char *jstate_name(int s)
     static const char *const names[] = {"pending",  "held",    "processing", "stopped",
                                         "canceled", "aborted", "completed"};
     return s >= IPP_JSTATE_PENDING && s <= IPP_JSTATE_COMPLETED ? names[s - IPP_JSTATE_PENDING]
-                                                                 : "?";
+                                                                : "?";
 }
 
 static void print_job(const object_t *o, void *arg)
@@ -171,8 +175,7 @@ static void print_job(const object_t *o, void *arg)
         strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
     printf("%6d  %-16s %-12s %-10s %5d %6d  %-19s %s\n", num(o, "job-id"), queue ? queue + 1 : "",
            str(o, "job-originating-user-name"), jstate_name(num(o, "job-state")),
-           num(o, "job-k-octets"), num(o, "job-impressions-completed"), when,
-           str(o, "job-name"));
+           num(o, "job-k-octets"), num(o, "job-impressions-completed"), when, str(o, "job-name"));
 }
 
 static int cmd_jobs(cli_t *cli, int argc, char **argv)
@@ -189,9 +192,14 @@ static int cmd_jobs(cli_t *cli, int argc, char **argv)
         else
             return 2;
     }
-    static const char *const want[] = {"job-id", "job-name", "job-originating-user-name",
-                                       "job-state", "job-printer-uri", "job-k-octets",
-                                       "time-at-creation", "job-impressions-completed"};
+    static const char *const want[] = {"job-id",
+                                       "job-name",
+                                       "job-originating-user-name",
+                                       "job-state",
+                                       "job-printer-uri",
+                                       "job-k-octets",
+                                       "time-at-creation",
+                                       "job-impressions-completed"};
     char uri[1024];
     httpAssembleURIf(HTTP_URI_CODING_ALL, uri, sizeof(uri), "ipp", NULL, "localhost", 0,
                      queue ? "/ipp/print/%s" : "/", queue ? queue : "");
