@@ -46,12 +46,17 @@ bl_frame_result_t bl_ipp_frame_scan(const uint8_t *buf, size_t len, size_t max, 
         if (len - pos < 3)
             return BL_FRAME_NEED_MORE;
         size_t name_len = ((size_t)buf[pos + 1] << 8) | buf[pos + 2];
+        // libcups cannot read a name or value longer than 32767 bytes (IPP_MAX_LENGTH).
+        if (name_len > BL_FRAME_MAX_LENGTH)
+            return BL_FRAME_MALFORMED;
         pos += 3 + name_len;
         if (pos > max)
             return BL_FRAME_TOO_BIG;
         if (len < pos + 2)
             return BL_FRAME_NEED_MORE;
         size_t value_len = ((size_t)buf[pos] << 8) | buf[pos + 1];
+        if (value_len > BL_FRAME_MAX_LENGTH)
+            return BL_FRAME_MALFORMED;
         pos += 2 + value_len;
     }
 }

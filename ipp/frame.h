@@ -9,6 +9,8 @@
 
 // Deepest collection nesting accepted (IPP needs 3-4; libcups' reader recurses per level).
 #define BL_FRAME_MAX_DEPTH 16
+// Longest name or value libcups reads (IPP_MAX_LENGTH).
+#define BL_FRAME_MAX_LENGTH 32767
 
 typedef enum bl_frame_result {
     BL_FRAME_NEED_MORE = 0, // the block is not complete yet

@@ -88,6 +88,14 @@ bl_init()
 
 bl_done()
 {
+    # Under ASan/UBSan every daemon, filter and backend report lands in these logs.
+    if [ -n "${BL_SANITIZED:-}" ]; then
+        local rep
+        rep=$(grep -l -a "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" \
+            "$W"/*.log "$W"/*.out 2>/dev/null)
+        ok $([ -z "$rep" ]; echo $?) "no sanitizer reports in the logs"
+        [ -z "$rep" ] || grep -a -A12 "Sanitizer\|runtime error:" $rep | head -40 | sed 's/^/# /'
+    fi
     echo "1..$bl_n"
     if [ "$bl_failed" -ne 0 ]; then
         diag "$bl_failed of $bl_n checks failed; logs in $W"

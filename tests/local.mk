@@ -93,7 +93,8 @@ TEST_EXTENSIONS = .sh
 SH_LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
 SH_LOG_COMPILER = $(BASH)
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
-	BL_FUZZ_TARGETS='$(BL_FUZZ_TARGETS)'; export top_srcdir top_builddir BL_FUZZ_TARGETS;
+	BL_FUZZ_TARGETS='$(BL_FUZZ_TARGETS)'; BL_SANITIZED='$(SAN_CFLAGS)'; \
+	export top_srcdir top_builddir BL_FUZZ_TARGETS BL_SANITIZED;
 EXTRA_DIST += $(BL_IT) tests/lib.sh tests/fuzz tests/ipp
 clean-local:
 	rm -rf tests/work

@@ -1,0 +1,63 @@
+#!/bin/bash
+# plaintext.sh: no plaintext document ever reaches StateDir: a PDF with a unique marker is
+# held (spooled), then printed; at no point does anything under StateDir contain the marker.
+# Licensed under the Apache License, Version 2.0.
+. "$(dirname "$0")/lib.sh"
+bl_init plaintext
+
+marker="BLATT-SECRET-$RANDOM$RANDOM-$$"
+bl_marker_pdf "$W/secret.pdf" "$marker"
+grep -q "$marker" "$W/secret.pdf"
+ok $? "the test document holds the marker in plain text"
+eve=$(bl_port)
+port=$(bl_port)
+bl_start_eve secdev "$eve" application/pdf,image/pwg-raster
+bl_conf "$W/blattd.conf" "$port"
+mkdir -p "$W/out"
+cat >>"$W/blattd.conf" <<EOF
+<Printer held>
+  DeviceURI ipp://localhost:$eve/ipp/print
+  ReleaseMode hold
+</Printer>
+<Printer raster>
+  DeviceURI file://$W/out
+  DocumentFormat image/pwg-raster
+</Printer>
+EOF
+bl_start_blattd "$W/blattd.conf" "$port"
+ok $? "blattd runs"
+
+scan()
+{
+    grep -r -a -l -- "$marker" "$W/state" 2>/dev/null | head -3
+}
+out=$(lp -h "127.0.0.1:$port" -d held -t "report" "$W/secret.pdf" 2>&1)
+id=$(printf '%s' "$out" | sed -n 's/.*request id is held-\([0-9]*\).*/\1/p')
+is "$(bl_job_state "$port" held "$id")" "pending-held" "the job is held (its document is spooled)"
+ls "$W/state/spool/$id.bls" >/dev/null 2>&1
+ok $? "the spool file exists"
+is "$(scan)" "" "nothing under StateDir holds the marker while the job is spooled"
+is "$(stat -c %a "$W/state/kek")" 600 "the key-encryption key is mode 0600"
+is "$(stat -c %a "$W/state")" 700 "StateDir is mode 0700"
+
+ipptool -d job_id="$id" "ipp://127.0.0.1:$port/ipp/print/held" \
+    "$top_srcdir/tests/ipp/release-job.test" >/dev/null 2>&1
+ok $? "Release-Job"
+bl_wait_job "$port" held "$id" completed 30
+ok $? "the released job prints"
+got=$(ls "$W"/eve-secdev/*.pdf | head -1)
+qpdf --qdf --object-streams=disable "$got" "$W/printed.pdf" >/dev/null 2>&1
+grep -q -a -- "$marker" "$W/printed.pdf"
+ok $? "the printer got the real document"
+is "$(scan)" "" "nothing under StateDir holds the marker after printing"
+[ ! -e "$W/state/spool/$id.bls" ]
+ok $? "the spool file is shredded"
+
+# A raster conversion runs filters: their TMPDIR must stay clean as well.
+out=$(lp -h "127.0.0.1:$port" -d raster "$W/secret.pdf" 2>&1)
+id=$(printf '%s' "$out" | sed -n 's/.*request id is raster-\([0-9]*\).*/\1/p')
+bl_wait_job "$port" raster "$id" completed 60
+ok $? "the raster conversion completes"
+is "$(scan)" "" "nothing under StateDir holds the marker after a conversion"
+is "$(find "$W/state/tmp" -type f | wc -l)" 0 "no file is left in the filters' TMPDIR"
+bl_done

@@ -1,0 +1,67 @@
+#!/bin/bash
+# check.sh: sets up, builds and runs every test of Blatt: the test suite once as built with
+# -Werror and once under ASan/UBSan, cppcheck and clang-format. Ends with "N passed, N failed".
+# Licensed under the Apache License, Version 2.0.
+#
+# Usage: tools/check.sh [--quick]   (--quick: no sanitizer run)
+set -u
+src=$(cd "$(dirname "$0")/.." && pwd)
+quick=${1:-}
+passed=0
+failed=0
+start=$SECONDS
+
+# count DIR: adds the results of a `make check` in DIR (every test and every TAP check).
+count()
+{
+    local p f
+    p=$(cat "$1"/*.trs "$1"/tests/*.trs 2>/dev/null | grep -c '^:test-result: PASS')
+    f=$(cat "$1"/*.trs "$1"/tests/*.trs 2>/dev/null | grep -c '^:test-result: \(FAIL\|ERROR\|XPASS\)')
+    passed=$((passed + p))
+    failed=$((failed + f))
+    echo "check: $1: $p passed, $f failed"
+    if [ "$f" -gt 0 ]; then
+        grep -h '^\(FAIL\|ERROR\|XPASS\)' "$1/test-suite.log" | head -40
+    fi
+}
+
+# result NAME STATUS: one check of its own (build, static analysis).
+result()
+{
+    if [ "$2" -eq 0 ]; then
+        passed=$((passed + 1))
+        echo "check: $1: passed"
+    else
+        failed=$((failed + 1))
+        echo "check: $1: FAILED"
+    fi
+}
+
+build="$src/build"
+"$src/tools/build.sh" "$build"
+result "build with -Wall -Wextra -Werror" $?
+make -C "$build" -j2 check >"$build/check.out" 2>&1
+count "$build"
+
+if [ "$quick" != --quick ]; then
+    asan="$src/build-asan"
+    "$src/tools/build.sh" "$asan" --enable-sanitizers
+    result "build with ASan and UBSan" $?
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 \
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        make -C "$asan" -j2 check >"$asan/check.out" 2>&1
+    count "$asan"
+fi
+
+files=$(cd "$src" && git ls-files '*.c' '*.h')
+(cd "$src" && cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+    --inline-suppr --std=c11 -D__GNUC__ -I. -I"$build" $files) >"$build/cppcheck.out" 2>&1
+result "cppcheck" $?
+[ -s "$build/cppcheck.out" ] && head -20 "$build/cppcheck.out"
+(cd "$src" && clang-format --dry-run --Werror $files) >"$build/format.out" 2>&1
+result "clang-format" $?
+[ -s "$build/format.out" ] && head -20 "$build/format.out"
+
+echo "check: $((SECONDS - start)) s"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
