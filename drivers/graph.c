@@ -184,7 +184,7 @@ static const bl_graph_step_t *check_for(const bl_graph_t *g, const char *type)
 static bool shortest(const bl_graph_t *g, const char *src, const char *const *dests, size_t nd,
                      bl_graph_path_t *out)
 {
-    const char *types[MAX_TYPES];
+    const char *types[MAX_TYPES] = {NULL};
     size_t nt = 0;
     int dist[MAX_TYPES], steps[MAX_TYPES], via[MAX_TYPES];
     bool done[MAX_TYPES] = {false};

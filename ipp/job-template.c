@@ -127,8 +127,8 @@ static bool resolution_attr(bl_ipp_req_t *req, bl_job_params_t *params)
     ipp_attribute_t *a = ippFindAttribute(req->request, "printer-resolution", IPP_TAG_ZERO);
     if (!a || ippGetGroupTag(a) != IPP_TAG_JOB)
         return true;
-    ipp_res_t units;
-    int yres, xres = 0;
+    ipp_res_t units = IPP_RES_PER_INCH;
+    int yres = 0, xres = 0;
     if (ippGetValueTag(a) == IPP_TAG_RESOLUTION && ippGetCount(a) == 1)
         xres = ippGetResolution(a, 0, &yres, &units);
     if (xres < 72 || xres > 2400 || xres != yres || units != IPP_RES_PER_INCH) {

@@ -21,7 +21,9 @@ static uint8_t *make_request(size_t *len, size_t *block, const char *extra)
     ippDelete(req);
     assert_non_null(data);
     size_t n = strlen(extra);
-    data = realloc(data, *block + n);
+    uint8_t *grown = realloc(data, *block + n);
+    assert_non_null(grown);
+    data = grown;
     memcpy(data + *block, extra, n);
     *len = *block + n;
     return data;

@@ -21,7 +21,10 @@ static bool collect(void *ctx, const uint8_t *data, size_t len)
     sink_t *s = ctx;
     if (s->len + len > s->cap) {
         s->cap = (s->len + len) * 2;
-        s->buf = realloc(s->buf, s->cap);
+        uint8_t *grown = realloc(s->buf, s->cap);
+        if (!grown)
+            return false;
+        s->buf = grown;
     }
     memcpy(s->buf + s->len, data, len);
     s->len += len;
@@ -109,7 +112,9 @@ static void test_damage(void **state)
     bl_inflate_delete(z);
     // Trailing garbage after a deflate stream.
     uint8_t *raw = compress_with(orig, len, -15, &clen);
-    raw = realloc(raw, clen + 4);
+    uint8_t *grown = realloc(raw, clen + 4);
+    assert_non_null(grown);
+    raw = grown;
     memcpy(raw + clen, "junk", 4);
     z = bl_inflate_create(BL_CODING_DEFLATE);
     assert_false(bl_inflate_feed(z, raw, clen + 4, collect, &s));

@@ -85,8 +85,9 @@ static bool read_doc(const bl_kek_t *k, const char *path, uint8_t **out, size_t 
         size_t want = sizes[i % 3];
         if (len + want > cap) {
             cap = (len + want) * 2;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
+            uint8_t *grown = realloc(buf, cap);
+            assert_non_null(grown);
+            buf = grown;
         }
         ssize_t n = bl_spool_reader_read(r, buf + len, want);
         if (n < 0) {

@@ -12,7 +12,10 @@ trap '' PIPE # a test writing to a socket the server closed gets EPIPE, not deat
 : "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
 BL_DOCS="${BL_DOCS:-$top_srcdir/../shared/testdata/documents}"
-[ -d "$BL_DOCS" ] || BL_DOCS="$top_srcdir/tests/documents"
+if [ ! -f "$BL_DOCS/document-a4.pdf" ]; then
+    echo "Bail out! the test documents are missing (BL_DOCS=$BL_DOCS)"
+    exit 1
+fi
 BLATTD="$top_builddir/blattd"
 BLATT="$top_builddir/blatt"
 

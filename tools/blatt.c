@@ -173,9 +173,11 @@ static void print_job(const object_t *o, void *arg)
     struct tm tm;
     if (t > 0 && localtime_r(&t, &tm))
         strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-    printf("%6d  %-16s %-12s %-10s %5d %6d  %-19s %s\n", num(o, "job-id"), queue ? queue + 1 : "",
-           str(o, "job-originating-user-name"), jstate_name(num(o, "job-state")),
-           num(o, "job-k-octets"), num(o, "job-impressions-completed"), when, str(o, "job-name"));
+    printf("%6d  %-16s %-12s %-10s %5d %5d %6d  %-19s %s\n", num(o, "job-id"),
+           queue ? queue + 1 : "", str(o, "job-originating-user-name"),
+           jstate_name(num(o, "job-state")), num(o, "job-k-octets"),
+           num(o, "job-impressions-completed"), num(o, "job-media-sheets-completed"), when,
+           str(o, "job-name"));
 }
 
 static int cmd_jobs(cli_t *cli, int argc, char **argv)
@@ -199,7 +201,8 @@ static int cmd_jobs(cli_t *cli, int argc, char **argv)
                                        "job-printer-uri",
                                        "job-k-octets",
                                        "time-at-creation",
-                                       "job-impressions-completed"};
+                                       "job-impressions-completed",
+                                       "job-media-sheets-completed"};
     char uri[1024];
     httpAssembleURIf(HTTP_URI_CODING_ALL, uri, sizeof(uri), "ipp", NULL, "localhost", 0,
                      queue ? "/ipp/print/%s" : "/", queue ? queue : "");
@@ -212,8 +215,8 @@ static int cmd_jobs(cli_t *cli, int argc, char **argv)
     ipp_t *resp = call(cli, req, queue ? "/ipp/print" : "/");
     if (!resp)
         return 1;
-    printf("%6s  %-16s %-12s %-10s %5s %6s  %-19s %s\n", "ID", "QUEUE", "USER", "STATE", "KB",
-           "IMPR", "CREATED", "NAME");
+    printf("%6s  %-16s %-12s %-10s %5s %5s %6s  %-19s %s\n", "ID", "QUEUE", "USER", "STATE", "KB",
+           "IMPR", "SHEETS", "CREATED", "NAME");
     each_object(resp, IPP_TAG_JOB, print_job, NULL);
     ippDelete(resp);
     return 0;

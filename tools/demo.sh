@@ -11,9 +11,11 @@ keep=${1:-}
 "$src/tools/build.sh"
 bin="$src/build"
 out="$src/demo-out"
-doc="$src/../shared/testdata/documents/document-a4.pdf"
-[ -f "$doc" ] || doc="/usr/share/doc/cups-common/document-a4.pdf"
-[ -f "$doc" ] || doc="$(ls /usr/share/doc/cups-common/*.pdf 2>/dev/null | head -1)"
+doc="${BL_DEMO_PDF:-$src/../shared/testdata/documents/document-a4.pdf}"
+if [ ! -f "$doc" ]; then
+    echo "demo: $doc is missing (set BL_DEMO_PDF to any PDF)" >&2
+    exit 1
+fi
 
 pids=()
 stop()
