@@ -6,6 +6,7 @@
 #include "server/log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool is_owner(const bl_ipp_req_t *req, const bl_job_t *job)
@@ -180,6 +181,26 @@ static void add_counters(ipp_t *r, ipp_attribute_t *ra, const bl_job_t *job, boo
         ippAddInteger(r, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-impressions", job->pages);
 }
 
+// page-ranges as job-template.c stored them ("1-3,5-5") back into rangeOfInteger values.
+static void add_page_ranges(ipp_t *r, const char *text)
+{
+    ipp_attribute_t *a = NULL;
+    int i = 0;
+    for (const char *s = text; *s && i < 32; i++) {
+        char *end = NULL;
+        long lower = strtol(s, &end, 10), upper = lower;
+        if (end == s)
+            break;
+        if (*end == '-')
+            upper = strtol(end + 1, &end, 10);
+        if (!a)
+            a = ippAddRange(r, IPP_TAG_JOB, "page-ranges", (int)lower, (int)upper);
+        else
+            ippSetRange(r, &a, i, (int)lower, (int)upper);
+        s = *end == ',' ? end + 1 : end;
+    }
+}
+
 static void add_template(ipp_t *r, ipp_attribute_t *ra, const bl_job_t *job, bool all)
 {
     const bl_job_params_t *p = &job->params;
@@ -199,6 +220,8 @@ static void add_template(ipp_t *r, ipp_attribute_t *ra, const bl_job_t *job, boo
     if (bl_ipp_wants(ra, "job-hold-until", "job-template", all))
         ippAddString(r, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-hold-until", NULL,
                      p->hold ? "indefinite" : "no-hold");
+    if (p->page_ranges[0] && bl_ipp_wants(ra, "page-ranges", "job-template", all))
+        add_page_ranges(r, p->page_ranges);
     if (bl_ipp_wants(ra, "job-priority", "job-template", all))
         ippAddInteger(r, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-priority", 50);
 }

@@ -139,6 +139,32 @@ static bool resolution_attr(bl_ipp_req_t *req, bl_job_params_t *params)
     return true;
 }
 
+// page-ranges: ascending, non-overlapping 1-based ranges, kept as "1-3,5".
+static bool page_ranges_attr(bl_ipp_req_t *req, bl_job_params_t *params)
+{
+    ipp_attribute_t *a = ippFindAttribute(req->request, "page-ranges", IPP_TAG_ZERO);
+    if (!a || ippGetGroupTag(a) != IPP_TAG_JOB)
+        return true;
+    int n = ippGetCount(a), prev = 0;
+    size_t used = 0;
+    bool ok = ippGetValueTag(a) == IPP_TAG_RANGE && n >= 1 && n <= 32;
+    for (int i = 0; ok && i < n; i++) {
+        int upper, lower = ippGetRange(a, i, &upper);
+        ok = lower > prev && upper >= lower && upper <= 999999;
+        int w = ok ? snprintf(params->page_ranges + used, sizeof(params->page_ranges) - used,
+                              "%s%d-%d", i ? "," : "", lower, upper)
+                   : 0;
+        ok = ok && w > 0 && used + (size_t)w < sizeof(params->page_ranges);
+        used += ok ? (size_t)w : 0;
+        prev = upper;
+    }
+    if (!ok) {
+        params->page_ranges[0] = '\0';
+        bl_ipp_unsupported(req, a);
+    }
+    return ok;
+}
+
 static bool hold_attr(bl_ipp_req_t *req, bl_job_params_t *params)
 {
     ipp_attribute_t *a = ippFindAttribute(req->request, "job-hold-until", IPP_TAG_ZERO);
@@ -226,6 +252,7 @@ bool bl_ipp_job_params(bl_ipp_req_t *req, bl_printer_t *p, bl_job_params_t *para
     bad |= !media_col_attr(req, p, params);
     bad |= !resolution_attr(req, params);
     bad |= !hold_attr(req, params);
+    bad |= !page_ranges_attr(req, params);
     unknown_job_attrs(req, &bad);
     if (conf->release_mode == BL_RELEASE_HOLD)
         params->hold = true; // pull printing: the owner releases every job at the printer

@@ -132,7 +132,8 @@ static const char save_sql[] =
     "message,"
     " format, copies, sides, color_mode, media, resolution, quality, hold, created, processing,"
     " completed, impressions, sheets, impressions_color, impressions_mono, pages, doc_state,"
-    " doc_size, attempts) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    " doc_size, attempts, page_ranges)"
+    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 bool bl_job_save(bl_job_t *job)
 {
@@ -175,6 +176,7 @@ bool bl_job_save(bl_job_t *job)
     sqlite3_bind_int(st, i++, job->doc_state);
     sqlite3_bind_int64(st, i++, (sqlite3_int64)job->doc_size);
     sqlite3_bind_int(st, i++, job->attempts);
+    sqlite3_bind_text(st, i++, p->page_ranges, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         bl_log(BL_LOG_ERROR, "job %d: cannot save: %s", job->id,
                sqlite3_errmsg(bl_store_db(store)));
@@ -186,7 +188,8 @@ bool bl_job_save(bl_job_t *job)
 static const char load_cols[] =
     "id, uuid, printer, user, origin_host, name, state, reasons, message, format, copies, sides,"
     " color_mode, media, resolution, quality, hold, created, processing, completed, impressions,"
-    " sheets, impressions_color, impressions_mono, pages, doc_state, doc_size, attempts";
+    " sheets, impressions_color, impressions_mono, pages, doc_state, doc_size, attempts,"
+    " page_ranges";
 
 static void copy_col(sqlite3_stmt *st, int col, char *buf, size_t len)
 {
@@ -248,6 +251,7 @@ static bl_job_t *job_from_row(bl_system_t *sys, sqlite3_stmt *st)
     job->doc_state = (bl_doc_state_t)sqlite3_column_int(st, 25);
     job->doc_size = (uint64_t)sqlite3_column_int64(st, 26);
     job->attempts = sqlite3_column_int(st, 27);
+    copy_col(st, 28, p->page_ranges, sizeof(p->page_ranges));
     job->history = true;
     return job;
 }

@@ -43,6 +43,7 @@ typedef struct bl_job_params {
     int resolution; // dpi, 0 = device default
     int quality;    // 3..5, 0 = default
     bool hold;      // job-hold-until=indefinite or the queue holds
+    char page_ranges[128]; // "1-3,5" (validated, ascending), "" = all pages
 } bl_job_params_t;
 
 #define BL_JOB_MAX_REASONS 6

@@ -289,6 +289,7 @@ static void job_options(const bl_job_t *job, const char *dest, char *buf, size_t
         snprintf(num, sizeof(num), "%d", p->quality);
         add_opt(buf, len, "print-quality", num);
     }
+    add_opt(buf, len, "page-ranges", p->page_ranges);
     if (!strcmp(dest, "image/pwg-raster") || !strcmp(dest, "image/urf")) {
         snprintf(num, sizeof(num), "%d", raster_resolution(job, dest));
         add_opt(buf, len, "raster-resolution", num);

@@ -44,11 +44,41 @@ static const char schema[] =
     " quality INTEGER, hold INTEGER, created INTEGER, processing INTEGER, completed INTEGER,"
     " impressions INTEGER DEFAULT 0, sheets INTEGER DEFAULT 0, impressions_color INTEGER DEFAULT 0,"
     " impressions_mono INTEGER DEFAULT 0, pages INTEGER DEFAULT 0, doc_state INTEGER DEFAULT 0,"
-    " doc_size INTEGER DEFAULT 0, attempts INTEGER DEFAULT 0);"
+    " doc_size INTEGER DEFAULT 0, attempts INTEGER DEFAULT 0, page_ranges TEXT DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);"
     "CREATE INDEX IF NOT EXISTS jobs_printer ON jobs(printer, state, id);";
 
 static void on_commit_due(evutil_socket_t fd, short what, void *arg);
+
+#define SCHEMA_VERSION 1
+
+// Brings a database made by an older blattd to SCHEMA_VERSION (user_version counts steps).
+static bool migrate(bl_store_t *store)
+{
+    sqlite3_stmt *st = NULL;
+    int version = 0, has_jobs = 0;
+    if (sqlite3_prepare_v2(store->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(store->db, "SELECT count(*) FROM sqlite_master WHERE name='jobs'", -1,
+                           &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        has_jobs = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > SCHEMA_VERSION) {
+        bl_log(BL_LOG_ERROR, "store: the database is from a newer blattd (schema %d > %d)",
+               version, SCHEMA_VERSION);
+        return false;
+    }
+    // Version 1: jobs.page_ranges.
+    if (has_jobs && version < 1 &&
+        !bl_store_exec(store, "ALTER TABLE jobs ADD COLUMN page_ranges TEXT DEFAULT ''"))
+        return false;
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", SCHEMA_VERSION);
+    return bl_store_exec(store, sql);
+}
 
 bl_store_t *bl_store_open(const char *path, struct event_base *base)
 {
@@ -66,7 +96,8 @@ bl_store_t *bl_store_open(const char *path, struct event_base *base)
     sqlite3_busy_timeout(store->db, 5000);
     if (!bl_store_exec(store, "PRAGMA journal_mode=WAL") ||
         !bl_store_exec(store, "PRAGMA synchronous=FULL") ||
-        !bl_store_exec(store, "PRAGMA foreign_keys=ON") || !bl_store_exec(store, schema)) {
+        !bl_store_exec(store, "PRAGMA foreign_keys=ON") || !migrate(store) ||
+        !bl_store_exec(store, schema)) {
         bl_store_close(store);
         return NULL;
     }

@@ -102,6 +102,12 @@ bl_wait_job "$port" virt "$id" completed 30
 ok $? "the virtual printer completes the job"
 is "$(bl_pages "$W/out/job-$id.pdf")" "$npages" "job-$id.pdf is in the output directory"
 
+# page-ranges select pages of a PDF.
+out=$(lp -h "127.0.0.1:$port" -d virt -P 2-3 "$pdf" 2>&1)
+id=$(printf '%s' "$out" | sed -n 's/.*request id is virt-\([0-9]*\).*/\1/p')
+bl_wait_job "$port" virt "$id" completed 30
+is "$(bl_pages "$W/out/job-$id.pdf")" 2 "page-ranges 2-3 prints two pages"
+
 # lpstat and cancel work against blattd.
 out=$(lpstat -h "127.0.0.1:$port" -p 2>&1)
 like "$out" "printer pdfq is idle" "lpstat -p lists the PDF queue"
