@@ -15,6 +15,7 @@
 #include <event2/listener.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +183,11 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
         bool dummy;
         if (getsockname(fd, (struct sockaddr *)&ls, &ll) == 0)
             addr_text((struct sockaddr *)&ls, ll, local, sizeof(local), &local_port, &dummy);
+    }
+    if (!is_unix) {
+        // Answers are small and complete: send them at once (no Nagle delay).
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     bl_conn_t *c = bl_conn_create(s, fd, peer, local, local_port, loopback);
     if (!c) {

@@ -83,6 +83,22 @@ fuzz_raster_LDADD = drivers/libbldrv.a
 # Real qpdf, gs, ippeveprinter (private D-Bus) and a perl TCP listener, all on loopback.
 BL_IT += tests/drivers.sh
 
+# Benchmarks (tests/bench/): the load generator and the connection holder.
+check_PROGRAMS += tests/bench/ippload tests/bench/connhold
+tests_bench_ippload_SOURCES = tests/bench/ippload.c
+tests_bench_ippload_CPPFLAGS = $(AM_CPPFLAGS) $(CUPS_CFLAGS)
+tests_bench_ippload_LDADD = $(CUPS_LIBS) -lpthread
+tests_bench_connhold_SOURCES = tests/bench/connhold.c
+BL_IT += tests/bench-quick.sh
+EXTRA_DIST += tests/bench/bench.sh
+
+# `make bench`: the full benchmarks side by side with cupsd; the report goes to
+# tests/bench/report.md.
+bench: all tests/bench/ippload tests/bench/connhold
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		$(BASH) $(srcdir)/tests/bench/bench.sh
+.PHONY: bench
+
 # Integration tests: bash scripts that print TAP.
 BL_IT += tests/fuzz-replay.sh tests/config.sh tests/http.sh tests/print.sh tests/ipptool.sh \
 	tests/durability.sh tests/printer-down.sh tests/plaintext.sh tests/bad-input.sh \

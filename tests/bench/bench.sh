@@ -1,0 +1,493 @@
+#!/bin/bash
+# bench.sh: Blatt's benchmarks, side by side with cupsd 2.4 on the same machine, as ratios.
+# Licensed under the Apache License, Version 2.0.
+#
+# Usage: tests/bench/bench.sh [--quick]
+#   --quick (what `make check` runs): tiny sizes, one run each, no report file: it only proves
+#   that every scenario still runs and that both servers answer correctly.
+# Without it (`make bench`): full sizes, RUNS runs per figure (default 5), median with min and
+# max, and the report in tests/bench/report.md (and on stdout).
+# Everything runs on loopback; cupsd gets its own config, spool and state in a temp directory.
+set -u
+trap '' PIPE
+here=$(cd "$(dirname "$0")" && pwd)
+: "${top_srcdir:=$(cd "$here/../.." && pwd)}"
+: "${top_builddir:=$(pwd)}"
+quick=${1:-}
+RUNS=${RUNS:-5}
+DOCS="$top_srcdir/../shared/testdata/documents"
+LOAD="$top_builddir/tests/bench/ippload"
+HOLD="$top_builddir/tests/bench/connhold"
+BLATTD="$top_builddir/blattd"
+W="$top_builddir/tests/work/bench"
+if [ "$quick" = --quick ]; then
+    RUNS=1 N_JOBS=40 N_HIST="50 100" N_QUEUES=20 BIG_MB=8 N_IDLE=20 N_SLOW=5
+    echo "# quick run: every scenario once with small sizes"
+else
+    N_JOBS=${N_JOBS:-2000} N_HIST=${N_HIST:-"1000 10000 100000"} N_QUEUES=${N_QUEUES:-1000}
+    BIG_MB=${BIG_MB:-1024} N_IDLE=${N_IDLE:-1000} N_SLOW=${N_SLOW:-100}
+fi
+rm -rf "$W"
+mkdir -p "$W"
+ulimit -n 8192 2>/dev/null || true
+pids=()
+n_ok=0
+n_fail=0
+rows=()
+
+cleanup()
+{
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    sleep 0.3
+    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+}
+trap cleanup EXIT
+
+check()
+{
+    if [ "$1" -eq 0 ]; then
+        n_ok=$((n_ok + 1))
+        echo "ok $((n_ok + n_fail)) - $2"
+    else
+        n_fail=$((n_fail + 1))
+        echo "not ok $((n_ok + n_fail)) - $2"
+    fi
+}
+
+port()
+{
+    local p
+    while :; do
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    done
+}
+
+wait_port()
+{
+    local i
+    for ((i = 0; i < ${2:-600}; i++)); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+now_ms()
+{
+    echo $(($(date +%s%N) / 1000000))
+}
+
+rss_kb()
+{
+    awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null
+}
+
+hwm_kb()
+{
+    awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null
+}
+
+# stats V1 V2 ...: "median min max" of numbers.
+stats()
+{
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+        END { if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2
+              printf "%g %g %g", m, v[1], v[NR] }'
+}
+
+# field LINE NAME: the value of NAME=... in an ippload line.
+field()
+{
+    printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# row SCENARIO METRIC UNIT "blatt-values" "cups-values" [BETTER=higher|lower]
+row()
+{
+    local b c ratio better=${6:-higher} cm=""
+    if [ -z "${4// /}" ]; then
+        rows+=("| $1 | $2 | failed | – | – |")
+        return
+    fi
+    read -r bm bmin bmax <<<"$(stats $4)"
+    if [ -n "${5// /}" ]; then
+        read -r cm cmin cmax <<<"$(stats $5)"
+        ratio=$(awk -v b="$bm" -v c="$cm" -v h="$better" 'BEGIN {
+            if (b == 0 || c == 0) print "-"; else if (h == "higher") printf "%.2f", b / c;
+            else printf "%.2f", c / b}')
+        c="$cm ($cmin–$cmax)"
+    else
+        c="–" ratio="–"
+    fi
+    rows+=("| $1 | $2 | $bm ($bmin–$bmax) $3 | $c | $ratio |")
+    echo "# $1 / $2: blattd $bm $3 (min $bmin, max $bmax), cupsd ${cm:--}; factor $ratio"
+}
+
+# ---------------------------------------------------------------------------------------------
+# The two servers.
+
+blatt_conf()
+{
+    local dir=$1 p=$2 queues=$3 i
+    mkdir -p "$dir/out"
+    cat >"$dir/blattd.conf" <<EOF
+Listen 127.0.0.1:$p
+LocalSocket $dir/blattd.sock
+StateDir $dir/state
+LogLevel warn
+LogFile $dir/blattd.log
+DataDir $top_srcdir/etc
+FilterDir $top_builddir/drivers/filter
+BackendDir $top_builddir/drivers/backend
+HelperDir $top_builddir/drivers
+MaxConnections 4096
+MaxDocumentSize 0
+BodyTimeout 10m
+<Printer sink>
+  DeviceURI file://$dir/out
+  ReleaseMode hold
+</Printer>
+EOF
+    for ((i = 1; i < queues; i++)); do
+        printf '<Printer q%d>\n  DeviceURI file://%s/out\n</Printer>\n' "$i" "$dir" >>"$dir/blattd.conf"
+    done
+    [ -n "${4:-}" ] && printf '%s\n' "$4" >>"$dir/blattd.conf"
+}
+
+start_blatt()
+{
+    "$BLATTD" -f -c "$1/blattd.conf" >>"$1/blattd.out" 2>&1 &
+    BPID=$!
+    pids+=($BPID)
+    wait_port "$2"
+}
+
+cups_conf()
+{
+    local dir=$1 p=$2 queues=$3 i
+    mkdir -p "$dir"/{spool,cache,state,tmp,log,ssl}
+    cat >"$dir/cupsd.conf" <<EOF
+Listen 127.0.0.1:$p
+Browsing No
+LogLevel warn
+MaxJobs 0
+MaxClients 4096
+MaxClientsPerHost 4096
+PreserveJobHistory Yes
+PreserveJobFiles No
+<Location />
+  Order allow,deny
+  Allow all
+</Location>
+EOF
+    cat >"$dir/cups-files.conf" <<EOF
+ServerRoot $dir
+RequestRoot $dir/spool
+CacheDir $dir/cache
+StateDir $dir/state
+TempDir $dir/tmp
+ErrorLog $dir/log/error_log
+AccessLog $dir/log/access_log
+PageLog $dir/log/page_log
+ServerKeychain $dir/ssl
+FileDevice Yes
+SystemGroup root
+EOF
+    # The first queue is stopped (it accepts but does not print), like Blatt's hold queue.
+    printf '<Printer sink>\nDeviceURI file:/dev/null\nState Stopped\nAccepting Yes\nShared No\n</Printer>\n' \
+        >"$dir/printers.conf"
+    for ((i = 1; i < queues; i++)); do
+        printf '<Printer q%d>\nDeviceURI file:/dev/null\nState Idle\nAccepting Yes\nShared No\n</Printer>\n' \
+            "$i" >>"$dir/printers.conf"
+    done
+}
+
+start_cups()
+{
+    cupsd -f -c "$1/cupsd.conf" -s "$1/cups-files.conf" >>"$1/cupsd.out" 2>&1 &
+    CPID=$!
+    pids+=($CPID)
+    wait_port "$2" 1200
+}
+
+stop_pid()
+{
+    kill -TERM "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
+
+# ---------------------------------------------------------------------------------------------
+# 1. Job acceptance: Print-Job of a one-page PDF from 1 and 8 clients.
+
+bench_accept()
+{
+    local clients=$1 b=() c=() r line
+    for ((r = 0; r < RUNS; r++)); do
+        local bp cp
+        bp=$(port)
+        blatt_conf "$W/a-blatt-$clients-$r" "$bp" 1
+        start_blatt "$W/a-blatt-$clients-$r" "$bp"
+        line=$("$LOAD" -c "$clients" -n "$N_JOBS" -o print -f "$DOCS/onepage-a4.pdf" \
+            "ipp://127.0.0.1:$bp/ipp/print/sink")
+        check $? "blattd accepts $N_JOBS jobs from $clients clients ($line)"
+        b+=("$(field "$line" rate)")
+        stop_pid "$BPID"
+        local stored
+        stored=$(sqlite3 "$W/a-blatt-$clients-$r/state/blatt.db" "SELECT count(*) FROM jobs" 2>/dev/null)
+        [ "$stored" = "$N_JOBS" ]
+        check $? "every accepted job is in blattd's database after the stop ($stored)"
+        cp=$(port)
+        cups_conf "$W/a-cups-$clients-$r" "$cp" 1
+        start_cups "$W/a-cups-$clients-$r" "$cp"
+        line=$("$LOAD" -c "$clients" -n "$N_JOBS" -o print -f "$DOCS/onepage-a4.pdf" \
+            "ipp://127.0.0.1:$cp/printers/sink")
+        check $? "cupsd accepts $N_JOBS jobs from $clients clients ($line)"
+        c+=("$(field "$line" rate)")
+        stop_pid "$CPID"
+        rm -rf "$W/a-blatt-$clients-$r" "$W/a-cups-$clients-$r"
+    done
+    row "Job acceptance, $clients client(s)" "Print-Job of onepage-a4.pdf, durable" "jobs/s" \
+        "${b[*]}" "${c[*]}"
+}
+
+# ---------------------------------------------------------------------------------------------
+# 2. History: Get-Jobs and Get-Job-Attributes with N finished jobs.
+
+# fill URI N: N finished (canceled) jobs through the protocol, 4 clients.
+fill()
+{
+    "$LOAD" -c 4 -n "$2" -o create-cancel "$1" >/dev/null
+}
+
+bench_history()
+{
+    local n=$1 bp cp line
+    bp=$(port)
+    cp=$(port)
+    blatt_conf "$W/h-blatt-$n" "$bp" 1
+    start_blatt "$W/h-blatt-$n" "$bp"
+    cups_conf "$W/h-cups-$n" "$cp" 1
+    start_cups "$W/h-cups-$n" "$cp"
+    local bu="ipp://127.0.0.1:$bp/ipp/print/sink" cu="ipp://127.0.0.1:$cp/printers/sink"
+    fill "$bu" "$n"
+    check $? "blattd has $n finished jobs"
+    fill "$cu" "$n"
+    check $? "cupsd has $n finished jobs"
+    local reps=$((n >= 100000 ? 10 : 50))
+    local what
+    for what in "get-jobs -l 50" "get-jobs" "get-job -j $((n / 2))"; do
+        local b=() c=() r bl cl
+        for ((r = 0; r < RUNS; r++)); do
+            # shellcheck disable=SC2086
+            bl=$("$LOAD" -c 1 -n "$reps" -o $what -w completed "$bu")
+            check $? "blattd $what over $n jobs ($bl)"
+            # shellcheck disable=SC2086
+            cl=$("$LOAD" -c 1 -n "$reps" -o $what -w completed "$cu")
+            check $? "cupsd $what over $n jobs ($cl)"
+            b+=("$(field "$bl" median_ms)")
+            c+=("$(field "$cl" median_ms)")
+            b99+=("$(field "$bl" p99_ms)")
+            c99+=("$(field "$cl" p99_ms)")
+        done
+        local label
+        case $what in
+        "get-jobs -l 50") label="Get-Jobs completed, first 50" ;;
+        get-jobs) label="Get-Jobs completed, all" ;;
+        *) label="Get-Job-Attributes" ;;
+        esac
+        row "History of $n jobs" "$label, median" "ms" "${b[*]}" "${c[*]}" lower
+        row "History of $n jobs" "$label, p99" "ms" "${b99[*]}" "${c99[*]}" lower
+        unset b99 c99
+    done
+    # What does cupsd keep? (MaxJobs 0 = no limit here; its default of 500 drops the rest.)
+    local kept
+    kept=$(ipptool -tv "$cu" get-completed-jobs.test 2>/dev/null | grep -c "job-id (integer)")
+    echo "# cupsd lists $kept completed jobs of $n (MaxJobs 0)"
+    stop_pid "$BPID"
+    stop_pid "$CPID"
+    rm -rf "$W/h-blatt-$n" "$W/h-cups-$n"
+}
+
+# ---------------------------------------------------------------------------------------------
+# 3. Many queues: start time, idle RSS, Get-Printers latency.
+
+bench_queues()
+{
+    local q=$N_QUEUES bs=() cs=() br=() cr=() bg=() cg=() r t0 line
+    for ((r = 0; r < RUNS; r++)); do
+        local bp cp
+        bp=$(port)
+        cp=$(port)
+        blatt_conf "$W/q-blatt-$r" "$bp" "$q"
+        t0=$(now_ms)
+        start_blatt "$W/q-blatt-$r" "$bp"
+        line=$("$LOAD" -c 1 -n 1 -o get-printer "ipp://127.0.0.1:$bp/ipp/print/sink")
+        bs+=($(($(now_ms) - t0)))
+        sleep 1
+        br+=("$(rss_kb "$BPID")")
+        line=$("$LOAD" -c 1 -n 20 -o get-printers "ipp://127.0.0.1:$bp/")
+        check $? "blattd CUPS-Get-Printers with $q queues ($line)"
+        bg+=("$(field "$line" median_ms)")
+        stop_pid "$BPID"
+        cups_conf "$W/q-cups-$r" "$cp" "$q"
+        t0=$(now_ms)
+        start_cups "$W/q-cups-$r" "$cp"
+        line=$("$LOAD" -c 1 -n 1 -o get-printer "ipp://127.0.0.1:$cp/printers/sink")
+        cs+=($(($(now_ms) - t0)))
+        sleep 1
+        cr+=("$(rss_kb "$CPID")")
+        line=$("$LOAD" -c 1 -n 20 -o get-printers "ipp://127.0.0.1:$cp/")
+        check $? "cupsd CUPS-Get-Printers with $q queues ($line)"
+        cg+=("$(field "$line" median_ms)")
+        stop_pid "$CPID"
+        rm -rf "$W/q-blatt-$r" "$W/q-cups-$r"
+    done
+    row "$q queues" "start until the first answer" "ms" "${bs[*]}" "${cs[*]}" lower
+    row "$q queues" "idle RSS" "KiB" "${br[*]}" "${cr[*]}" lower
+    row "$q queues" "CUPS-Get-Printers, median" "ms" "${bg[*]}" "${cg[*]}" lower
+}
+
+# ---------------------------------------------------------------------------------------------
+# 4. A big job over IPPS: peak RSS and throughput, against dd to the same disk.
+
+bench_big()
+{
+    local b=() rss=() d=() r bp line
+    head -c $((BIG_MB * 1024 * 1024)) /dev/zero | tr '\0' 'x' >"$W/big.pdf" 2>/dev/null ||
+        dd if=/dev/zero of="$W/big.pdf" bs=1M count="$BIG_MB" status=none
+    printf '%%PDF-1.4\n' | dd of="$W/big.pdf" conv=notrunc status=none
+    for ((r = 0; r < RUNS; r++)); do
+        bp=$(port)
+        blatt_conf "$W/b-blatt-$r" "$bp" 1
+        start_blatt "$W/b-blatt-$r" "$bp"
+        line=$("$LOAD" -c 1 -n 1 -o print -f "$W/big.pdf" "ipps://127.0.0.1:$bp/ipp/print/sink")
+        check $? "blattd takes a $BIG_MB MiB job over IPPS ($line)"
+        b+=("$(awk -v s="$(field "$line" seconds)" -v m="$BIG_MB" 'BEGIN {printf "%.1f", m / s}')")
+        rss+=($(($(hwm_kb "$BPID") / 1024)))
+        stop_pid "$BPID"
+        local t0 t1
+        t0=$(now_ms)
+        dd if="$W/big.pdf" of="$W/b-blatt-$r/dd.out" bs=1M conv=fdatasync status=none
+        t1=$(now_ms)
+        d+=("$(awk -v ms=$((t1 - t0)) -v m="$BIG_MB" 'BEGIN {printf "%.1f", m * 1000 / ms}')")
+        rm -rf "$W/b-blatt-$r"
+    done
+    rm -f "$W/big.pdf"
+    row "$BIG_MB MiB job over IPPS" "throughput (encrypted spool) vs dd" "MB/s" "${b[*]}" "${d[*]}"
+    row "$BIG_MB MiB job over IPPS" "blattd peak RSS" "MiB" "${rss[*]}" ""
+}
+
+# ---------------------------------------------------------------------------------------------
+# 5. Pipeline overhead: document-a4.pdf to PWG raster at 300 dpi on a raster-only printer.
+
+bench_pipeline()
+{
+    local b=() g=() r
+    local dbus="$W/p-dbus.sock"
+    dbus-daemon --session --address="unix:path=$dbus" --nofork --nopidfile >/dev/null 2>&1 &
+    pids+=($!)
+    sleep 0.3
+    for ((r = 0; r < RUNS; r++)); do
+        local ep bp t0 t1 st
+        ep=$(port)
+        bp=$(port)
+        mkdir -p "$W/p-eve-$r"
+        DBUS_SYSTEM_BUS_ADDRESS="unix:path=$dbus" ippeveprinter -r off -p "$ep" -d "$W/p-eve-$r" \
+            -c /bin/true -f image/pwg-raster "Bench $r" >/dev/null 2>&1 &
+        local epid=$!
+        pids+=($epid)
+        wait_port "$ep"
+        blatt_conf "$W/p-blatt-$r" "$bp" 1 "<Printer raster>
+  DeviceURI ipp://localhost:$ep/ipp/print
+</Printer>"
+        start_blatt "$W/p-blatt-$r" "$bp"
+        sleep 1
+        local uri="ipp://127.0.0.1:$bp/ipp/print/raster"
+        t0=$(now_ms)
+        "$LOAD" -c 1 -n 1 -o print -f "$DOCS/document-a4.pdf" "$uri" >/dev/null
+        for ((i = 0; i < 6000; i++)); do
+            st=$(ipptool -c -d job_id=1 "$uri" "$top_srcdir/tests/ipp/get-job-state.test" 2>/dev/null |
+                tail -1 | cut -d, -f1)
+            [ "$st" = completed ] || [ "$st" = aborted ] && break
+            [ -z "$st" ] && [ "$i" -gt 100 ] && break
+            sleep 0.02
+        done
+        t1=$(now_ms)
+        [ "$st" = completed ]
+        check $? "document-a4.pdf printed as PWG raster through blattd ($((t1 - t0)) ms)"
+        b+=($((t1 - t0)))
+        stop_pid "$BPID"
+        stop_pid "$epid"
+        # The same conversion by hand: Ghostscript's pwgraster at 300 dpi, grey.
+        t0=$(now_ms)
+        gs -q -dSAFER -dBATCH -dNOPAUSE -sDEVICE=pwgraster -r300 -dcupsColorSpace=18 \
+            -dcupsBitsPerColor=8 -sOutputFile=/dev/null "$DOCS/document-a4.pdf" >/dev/null 2>&1
+        t1=$(now_ms)
+        g+=($((t1 - t0)))
+        rm -rf "$W/p-blatt-$r" "$W/p-eve-$r"
+    done
+    row "Pipeline, document-a4.pdf to PWG raster 300 dpi" "submit to completed vs bare gs" "ms" \
+        "${b[*]}" "${g[*]}" lower
+}
+
+# ---------------------------------------------------------------------------------------------
+# 6. Connections: idle keep-alive and slow clients while a client works.
+
+bench_conns()
+{
+    local base=() loaded=() r bp line
+    for ((r = 0; r < RUNS; r++)); do
+        bp=$(port)
+        blatt_conf "$W/c-blatt-$r" "$bp" 1
+        start_blatt "$W/c-blatt-$r" "$bp"
+        local uri="ipp://127.0.0.1:$bp/ipp/print/sink"
+        line=$("$LOAD" -c 1 -n 200 -o print -f "$DOCS/onepage-a4.pdf" "$uri")
+        base+=("$(field "$line" median_ms)")
+        "$HOLD" 127.0.0.1 "$bp" "$N_IDLE" "$N_SLOW" 25 >"$W/c-hold-$r.out" 2>"$W/c-hold-$r.err" &
+        local hpid=$!
+        pids+=($hpid)
+        sleep 4
+        line=$("$LOAD" -c 1 -n 200 -o print -f "$DOCS/onepage-a4.pdf" "$uri")
+        check $? "printing next to $N_IDLE idle and $N_SLOW slow connections ($line)"
+        loaded+=("$(field "$line" median_ms)")
+        wait "$hpid"
+        grep -q "idle_open=$N_IDLE " "$W/c-hold-$r.out"
+        check $? "blattd kept all $N_IDLE idle connections ($(cat "$W/c-hold-$r.out"))"
+        stop_pid "$BPID"
+        rm -rf "$W/c-blatt-$r"
+    done
+    row "$N_IDLE idle + $N_SLOW slow connections" "Print-Job latency with them vs without" "ms" \
+        "${loaded[*]}" "${base[*]}" lower
+}
+
+bench_accept 1
+bench_accept 8
+for n in $N_HIST; do
+    bench_history "$n"
+done
+bench_queues
+bench_big
+bench_pipeline
+bench_conns
+
+report()
+{
+    echo "# Blatt benchmarks"
+    echo
+    echo "$(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo);"
+    echo "cupsd $(cupsd -h 2>&1 | head -0; dpkg-query -W -f='${Version}' cups-daemon 2>/dev/null)."
+    echo "Median of $RUNS runs (min–max). The last column is how many times better blattd is:"
+    echo "higher/lower is better as each metric says; for the connection and pipeline rows"
+    echo "the comparison is blattd against itself without load, or against the bare converter."
+    echo
+    echo "| scenario | metric | blattd | cupsd / baseline | factor |"
+    echo "|---|---|---|---|---|"
+    printf '%s\n' "${rows[@]}"
+}
+if [ "$quick" = --quick ]; then
+    echo "1..$((n_ok + n_fail))"
+else
+    report | tee "$here/report.md"
+fi
+[ "$n_fail" -eq 0 ]
