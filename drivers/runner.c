@@ -367,6 +367,11 @@ static void default_signal(int sig)
 // In the child, between fork and exec: async-signal-safe calls only.
 static void child_exec(const bl_stage_t *stage, int in, int out, int err, const char *cwd)
 {
+    // Every handler back to its default before any signal is let in (they arrive blocked).
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP)
+            default_signal(sig);
+    }
     if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
         _exit(127);
     close_range(3, ~0U, 0);
@@ -374,11 +379,6 @@ static void child_exec(const bl_stage_t *stage, int in, int out, int err, const 
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    default_signal(SIGPIPE);
-    default_signal(SIGTERM);
-    default_signal(SIGINT);
-    default_signal(SIGHUP);
-    default_signal(SIGCHLD);
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (chdir(cwd ? cwd : "/") != 0)
@@ -420,9 +420,16 @@ static bool spawn_stage(bl_runner_t *r, size_t i, const bl_stage_t *stage, int i
         close(out);
         return false;
     }
+    // Signals stay blocked from before fork() until the child has reset their handlers: a
+    // SIGTERM that reaches the child early must not run blattd's own handler there (it would
+    // write into the loop's signal pipe, which the child still shares, and stop blattd).
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
     pid_t pid = fork();
     if (pid == 0)
         child_exec(stage, in, out, errp[1], cwd);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     close(in);
     close(out);
     close(errp[1]);

@@ -64,6 +64,7 @@ void bl_ipp_cancel_job(bl_ipp_req_t *req);
 void bl_ipp_cancel_my_jobs(bl_ipp_req_t *req);
 void bl_ipp_hold_job(bl_ipp_req_t *req);
 void bl_ipp_release_job(bl_ipp_req_t *req);
+void bl_ipp_set_job_attributes(bl_ipp_req_t *req);
 void bl_ipp_get_job_attributes(bl_ipp_req_t *req);
 void bl_ipp_get_jobs(bl_ipp_req_t *req);
 typedef enum bl_job_attrs {

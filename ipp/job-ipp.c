@@ -147,6 +147,41 @@ void bl_ipp_release_job(bl_ipp_req_t *req)
         bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_POSSIBLE, "job %d is not held", job->id);
 }
 
+// Set-Job-Attributes: job-hold-until only (what `lp -i ID -H hold|resume` sends).
+void bl_ipp_set_job_attributes(bl_ipp_req_t *req)
+{
+    bl_job_t *job = own_active_job(req);
+    if (!job)
+        return;
+    bool bad = false, hold = false, release = false;
+    for (ipp_attribute_t *a = ippFirstAttribute(req->request); a;
+         a = ippNextAttribute(req->request)) {
+        const char *name = ippGetName(a);
+        if (ippGetGroupTag(a) != IPP_TAG_JOB || !name)
+            continue;
+        const char *v = ippGetString(a, 0, NULL);
+        ipp_tag_t t = ippGetValueTag(a);
+        if (!strcmp(name, "job-hold-until") && ippGetCount(a) == 1 && v &&
+            (t == IPP_TAG_KEYWORD || t == IPP_TAG_NAME) &&
+            (!strcmp(v, "no-hold") || !strcmp(v, "indefinite"))) {
+            hold = !strcmp(v, "indefinite");
+            release = !hold;
+            continue;
+        }
+        bl_ipp_unsupported(req, a);
+        bad = true;
+    }
+    if (bad) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES,
+                          "only job-hold-until (no-hold, indefinite) can be changed");
+        return;
+    }
+    if ((hold && !bl_job_hold(job)) ||
+        (release && job->state == BL_JOB_HELD && !bl_job_release(job)))
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_POSSIBLE, "job %d cannot be changed now",
+                          job->id);
+}
+
 static void add_time(ipp_t *r, ipp_attribute_t *ra, const char *name, const char *date_name,
                      time_t t, bool all)
 {
@@ -289,7 +324,7 @@ void bl_ipp_add_job_attrs(bl_ipp_req_t *req, bl_job_t *job, ipp_attribute_t *ra,
                       job->doc_state == BL_DOC_NONE ? 0 : 1);
     if (bl_ipp_wants(ra, "job-printer-up-time", "job-description", all))
         ippAddInteger(r, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-printer-up-time",
-                      (int)(bl_system_now() - req->sys->boot_time + 1));
+                      (int)bl_system_now());
     add_time(r, ra, "time-at-creation", "date-time-at-creation", job->created, all);
     add_time(r, ra, "time-at-processing", "date-time-at-processing", job->processing, all);
     add_time(r, ra, "time-at-completed", "date-time-at-completed", job->completed, all);

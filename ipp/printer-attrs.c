@@ -787,12 +787,13 @@ static bool reason_ok(const char *s)
     return true;
 }
 
-// Seconds since boot (printer-up-time clock) of a wall-clock time, never negative.
+// A time on the printer-up-time clock. Like cupsd, Blatt's clock is the Unix time, so that
+// printer-up-time, the job time-at-* values and what lpstat shows all agree.
 static int up_time(time_t t, time_t boot)
 {
-    if (t <= boot)
-        return 0;
-    return t - boot > INT_MAX - 1 ? INT_MAX - 1 : (int)(t - boot);
+    if (t < boot)
+        t = boot;
+    return t > INT_MAX ? INT_MAX : (int)t;
 }
 
 void bl_printer_attrs_add_state(ipp_t *dst, const bl_queue_state_t *s)
@@ -825,7 +826,7 @@ void bl_printer_attrs_add_state(ipp_t *dst, const bl_queue_state_t *s)
     ippAddBoolean(dst, P, "printer-is-accepting-jobs", s->accepting);
     ippAddInteger(dst, P, IPP_TAG_INTEGER, "queued-job-count",
                   s->queued_job_count > 0 ? s->queued_job_count : 0);
-    ippAddInteger(dst, P, IPP_TAG_INTEGER, "printer-up-time", up_time(s->now, s->boot_time) + 1);
+    ippAddInteger(dst, P, IPP_TAG_INTEGER, "printer-up-time", up_time(s->now, s->boot_time));
     ippAddDate(dst, P, "printer-current-time", ippTimeToDate(s->now));
     time_t st = s->state_change_time ? s->state_change_time : s->boot_time;
     time_t ct = s->config_change_time ? s->config_change_time : s->boot_time;

@@ -4,6 +4,7 @@
 
 #include "server/config.h"
 #include "server/log.h"
+#include "server/store.h"
 
 #include <pwd.h>
 #include <stdarg.h>
@@ -297,14 +298,16 @@ static bool parse_target_path(bl_ipp_req_t *req, const char *path, char *name, s
 static bool is_job_op(ipp_op_t op)
 {
     return op == IPP_OP_SEND_DOCUMENT || op == IPP_OP_CLOSE_JOB || op == IPP_OP_CANCEL_JOB ||
-           op == IPP_OP_GET_JOB_ATTRIBUTES || op == IPP_OP_HOLD_JOB || op == IPP_OP_RELEASE_JOB;
+           op == IPP_OP_GET_JOB_ATTRIBUTES || op == IPP_OP_HOLD_JOB || op == IPP_OP_RELEASE_JOB ||
+           op == IPP_OP_SET_JOB_ATTRIBUTES;
 }
 
 static bool is_printer_op(ipp_op_t op)
 {
     return op == IPP_OP_PRINT_JOB || op == IPP_OP_VALIDATE_JOB || op == IPP_OP_CREATE_JOB ||
            op == IPP_OP_GET_PRINTER_ATTRIBUTES || op == IPP_OP_GET_JOBS ||
-           op == IPP_OP_CANCEL_MY_JOBS || op == IPP_OP_IDENTIFY_PRINTER;
+           op == IPP_OP_CANCEL_MY_JOBS || op == IPP_OP_IDENTIFY_PRINTER ||
+           op == IPP_OP_CANCEL_JOBS || op == IPP_OP_PURGE_JOBS;
 }
 
 // Resolves printer-uri / job-uri (+ job-id) to req->printer and req->job_id.
@@ -376,11 +379,22 @@ static bool resolve_target(bl_ipp_req_t *req)
         return false;
     }
     if (req->all_printers && req->op != IPP_OP_GET_JOBS && req->op != IPP_OP_CANCEL_MY_JOBS &&
-        !is_job_op(req->op)) {
+        req->op != IPP_OP_CANCEL_JOBS && req->op != IPP_OP_PURGE_JOBS && !is_job_op(req->op)) {
         bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_FOUND, "no such printer");
         return false;
     }
     return true;
+}
+
+static void on_state_durable(void *arg, bool ok)
+{
+    bl_ipp_req_t *req = arg;
+    req->waiting = false;
+    if (!ok)
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_INTERNAL, "the change could not be stored");
+    bl_ipp_respond(req);
+    if (req->orphaned)
+        bl_ipp_req_delete(req);
 }
 
 // Runs the operation. Returns true when it wants the document bytes.
@@ -404,7 +418,13 @@ static bool dispatch(bl_ipp_req_t *req)
         bl_ipp_cancel_job(req);
         break;
     case IPP_OP_CANCEL_MY_JOBS:
+    case IPP_OP_CANCEL_JOBS:
+    case IPP_OP_PURGE_JOBS:
+        // Until roles exist (issue 4), everybody may cancel exactly their own jobs.
         bl_ipp_cancel_my_jobs(req);
+        break;
+    case IPP_OP_SET_JOB_ATTRIBUTES:
+        bl_ipp_set_job_attributes(req);
         break;
     case IPP_OP_HOLD_JOB:
         bl_ipp_hold_job(req);
@@ -438,6 +458,11 @@ static bool dispatch(bl_ipp_req_t *req)
         bl_ipp_set_status(req, IPP_STATUS_ERROR_OPERATION_NOT_SUPPORTED,
                           "operation 0x%04x is not supported", (unsigned)req->op);
         break;
+    }
+    if (!req->waiting && bl_store_dirty(req->sys->store)) {
+        // The operation changed state (Cancel-Job, Hold-Job, ...): answer once it is on disk.
+        req->waiting = true;
+        bl_store_after_commit(req->sys->store, on_state_durable, req);
     }
     if (!req->waiting)
         bl_ipp_respond(req);

@@ -39,10 +39,11 @@ void bl_ipp_get_system_attributes(bl_ipp_req_t *req)
     ippAddString(a, IPP_TAG_SYSTEM, IPP_TAG_URI, "system-xri-supported", NULL, uri);
     ippAddInteger(a, IPP_TAG_SYSTEM, IPP_TAG_ENUM, "system-state", IPP_PSTATE_IDLE);
     ippAddString(a, IPP_TAG_SYSTEM, IPP_TAG_KEYWORD, "system-state-reasons", NULL, "none");
-    ippAddInteger(a, IPP_TAG_SYSTEM, IPP_TAG_INTEGER, "system-up-time",
-                  (int)(now - sys->boot_time + 1));
+    // The up-time clock is the Unix time (as in cupsd; see printer-attrs.c).
+    ippAddInteger(a, IPP_TAG_SYSTEM, IPP_TAG_INTEGER, "system-up-time", (int)now);
     ippAddDate(a, IPP_TAG_SYSTEM, "system-current-time", ippTimeToDate(now));
-    ippAddInteger(a, IPP_TAG_SYSTEM, IPP_TAG_INTEGER, "system-config-change-time", 1);
+    ippAddInteger(a, IPP_TAG_SYSTEM, IPP_TAG_INTEGER, "system-config-change-time",
+                  (int)sys->boot_time);
     ippAddInteger(a, IPP_TAG_SYSTEM, IPP_TAG_INTEGER, "system-configured-printers-count",
                   (int)sys->num_printers);
     if (sys->default_printer) {

@@ -23,6 +23,9 @@
 #ifndef BL_PKGDATADIR
 #define BL_PKGDATADIR "/usr/share/blatt"
 #endif
+#ifndef BL_LOCALSTATEDIR
+#define BL_LOCALSTATEDIR "/var"
+#endif
 
 #define MAX_LINE 4096
 #define MAX_FILE (4u * 1024 * 1024)
@@ -134,7 +137,7 @@ bl_config_t *bl_config_defaults(void)
     if (!c)
         return NULL;
     c->local_socket = strdup("/run/blatt/blattd.sock");
-    c->state_dir = strdup("/var/lib/blatt");
+    c->state_dir = strdup(BL_LOCALSTATEDIR "/lib/blatt");
     c->log_file = strdup("stderr");
     c->access_log = strdup("none");
     c->server_name = strdup("");
@@ -249,6 +252,20 @@ static bool valid_keyword(const char *s, size_t max)
     return true;
 }
 
+// A PWG self-describing media name: class_name_WIDTHxHEIGHTunit (PWG 5101.1).
+static bool media_name_ok(const char *s)
+{
+    const char *last = strrchr(s, '_');
+    if (!valid_keyword(s, 127) || !last || last == s || !strchr(s, '_') ||
+        strchr(s, '_') == last)
+        return false;
+    const char *x = strchr(last + 1, 'x');
+    size_t n = strlen(s);
+    bool unit = n > 2 && (!strcmp(s + n - 2, "mm") || !strcmp(s + n - 2, "in"));
+    return x && x > last + 1 && isdigit((unsigned char)last[1]) &&
+           isdigit((unsigned char)x[1]) && unit;
+}
+
 // Parses a number with an optional unit suffix; `units` maps suffix letters to multipliers.
 static bool parse_scaled(const char *v, const char *units, const long long *mult, long long *out)
 {
@@ -351,6 +368,9 @@ static bool set_value(parser_t *ps, const directive_t *d, void *base, const char
     case T_KEYWORD:
         if (!valid_keyword(v, (size_t)d->max))
             return fail(ps, "%s: \"%s\" is not a keyword (a-z, 0-9, _ . -)", d->name, v);
+        if (d->offset == P(default_media) && !media_name_ok(v))
+            return fail(ps, "%s: \"%s\" is not a PWG media name such as iso_a4_210x297mm",
+                        d->name, v);
         return set_string(ps, (char **)(void *)slot, v);
     case T_URI: {
         size_t len = strlen(v);
@@ -360,6 +380,8 @@ static bool set_value(parser_t *ps, const directive_t *d, void *base, const char
             if ((unsigned char)v[i] <= 0x20 || v[i] == 0x7f)
                 return fail(ps, "DeviceURI contains a space or control character");
         }
+        if (!strncmp(v, "file:", 5) && strncmp(v, "file://", 7))
+            return fail(ps, "a file DeviceURI must be file:///absolute/directory");
         if (strncmp(v, "ipp://", 6) && strncmp(v, "ipps://", 7) && strncmp(v, "socket://", 9) &&
             strncmp(v, "file://", 7))
             return fail(ps, "DeviceURI scheme must be ipp, ipps, socket or file");

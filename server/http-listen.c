@@ -58,10 +58,8 @@ bl_http_server_t *bl_http_server_create(struct event_base *base, const bl_http_l
     return s;
 }
 
-void bl_http_server_delete(bl_http_server_t *s)
+void bl_http_server_close_listeners(bl_http_server_t *s)
 {
-    if (!s)
-        return;
     for (size_t i = 0; i < s->num_listeners; i++) {
         evconnlistener_free(s->listeners[i].evl);
         if (s->listeners[i].path) {
@@ -70,6 +68,15 @@ void bl_http_server_delete(bl_http_server_t *s)
         }
     }
     free(s->listeners);
+    s->listeners = NULL;
+    s->num_listeners = 0;
+}
+
+void bl_http_server_delete(bl_http_server_t *s)
+{
+    if (!s)
+        return;
+    bl_http_server_close_listeners(s);
     while (s->conns)
         bl_conn_close(s->conns), on_reap(-1, 0, s);
     on_reap(-1, 0, s);

@@ -67,6 +67,8 @@ void bl_http_server_delete(bl_http_server_t *s);
 bool bl_http_server_listen_tcp(bl_http_server_t *s, const char *host, int port);
 // Listens on a Unix socket (an old socket file is replaced) with the given mode.
 bool bl_http_server_listen_unix(bl_http_server_t *s, const char *path, int mode);
+// Stops accepting connections (at shutdown); open connections are served on.
+void bl_http_server_close_listeners(bl_http_server_t *s);
 // Port of the first TCP listener (useful with port 0), or 0.
 int bl_http_server_port(const bl_http_server_t *s);
 // One line per request to fd (not owned).

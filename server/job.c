@@ -302,6 +302,15 @@ void bl_job_visit_history(bl_system_t *sys, const char *printer, const char *use
     sqlite3_reset(st);
 }
 
+bool bl_job_has_reason(const bl_job_t *job, const char *reason)
+{
+    for (size_t i = 0; i < job->num_reasons; i++) {
+        if (!strcmp(job->reasons[i], reason))
+            return true;
+    }
+    return false;
+}
+
 void bl_job_add_reason(bl_job_t *job, const char *reason)
 {
     for (size_t i = 0; i < job->num_reasons; i++) {
@@ -513,7 +522,10 @@ void bl_job_cancel(bl_job_t *job, const char *reason)
     job->cancel_requested = true;
     bl_job_add_reason(job, reason ? reason : "job-canceled-by-user");
     if (job->runner) {
-        // The pipeline's exit handler moves the job to canceled.
+        // The pipeline's exit handler moves the job to canceled. Until then the wish is on
+        // disk too, so that a restart in between does not print the job after all.
+        bl_job_add_reason(job, "processing-to-stop-point");
+        bl_job_save(job);
         bl_pipeline_cancel(job);
         return;
     }
@@ -600,6 +612,9 @@ bool bl_job_resume_all(bl_system_t *sys)
             job->state = BL_JOB_PENDING;
             bl_job_remove_reason(job, "job-printing");
         }
+        // Canceled while printing, and blattd stopped before the filters did.
+        if (bl_job_has_reason(job, "processing-to-stop-point"))
+            job->cancel_requested = true;
         if (job->doc_state == BL_DOC_INCOMING || !job->printer) {
             bl_job_t **d = realloc(dropped, (num_dropped + 1) * sizeof(*d));
             if (d) {
@@ -610,6 +625,15 @@ bool bl_job_resume_all(bl_system_t *sys)
         resumed++;
     }
     sqlite3_reset(st);
+    for (size_t i = 0; i < sys->num_active;) {
+        bl_job_t *job = sys->active[i];
+        if (!job->cancel_requested || !job->printer || job->doc_state == BL_DOC_INCOMING) {
+            i++;
+            continue;
+        }
+        bl_job_remove_reason(job, "processing-to-stop-point");
+        bl_job_set_state(job, BL_JOB_CANCELED, NULL, "canceled");
+    }
     // Uploads cut by the restart never got successful-ok; queues that left the config are gone.
     for (size_t i = 0; i < num_dropped; i++) {
         bl_job_t *job = dropped[i];

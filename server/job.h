@@ -107,6 +107,7 @@ bool bl_job_release(bl_job_t *job);
 void bl_job_set_state(bl_job_t *job, bl_job_state_t state, const char *reason, const char *message);
 void bl_job_add_reason(bl_job_t *job, const char *reason);
 void bl_job_remove_reason(bl_job_t *job, const char *reason);
+bool bl_job_has_reason(const bl_job_t *job, const char *reason);
 // Writes the job's row (inside the loop pass's transaction).
 bool bl_job_save(bl_job_t *job);
 // Resumes unfinished jobs after a restart; removes spool files no job owns.

@@ -7,6 +7,7 @@
 #include "server/system.h"
 #include "server/tls.h"
 #include "server/web.h"
+#include "drivers/graph.h"
 #include "drivers/runner.h"
 
 #include <errno.h>
@@ -55,6 +56,9 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     daemon_ctx_t *d = arg;
     bl_log(BL_LOG_INFO, "signal %d: stopping", (int)sig);
+    // No new connections from now on; requests in flight are answered.
+    bl_http_server_close_listeners(d->http);
+    bl_http_server_close_listeners(d->local);
     bl_system_shutdown(d->sys);
     // Pipelines get a moment to exit; their jobs stay pending and resume at the next start.
     struct timeval tv = {1, 0};
@@ -125,6 +129,43 @@ static bool open_listeners(daemon_ctx_t *d, bl_config_t *c)
         bl_http_server_set_access_log(d->local, fd);
     }
     return true;
+}
+
+// What -t checks beyond the syntax: the format graph and the program directories exist, and
+// every file queue's directory is a writable directory.
+static bool check_installation(const bl_config_t *c)
+{
+    bool ok = true;
+    char path[1200], err[600];
+    snprintf(path, sizeof(path), "%s/formats.conf", c->data_dir);
+    bl_graph_t *g = bl_graph_load(path, err, sizeof(err));
+    if (!g) {
+        fprintf(stderr, "blattd: %s (see DataDir)\n", err);
+        ok = false;
+    }
+    bl_graph_delete(g);
+    const char *dirs[][2] = {{"FilterDir", c->filter_dir},
+                             {"BackendDir", c->backend_dir},
+                             {"HelperDir", c->helper_dir}};
+    for (size_t i = 0; i < 3; i++) {
+        struct stat st;
+        if (stat(dirs[i][1], &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "blattd: %s %s is not a directory\n", dirs[i][0], dirs[i][1]);
+            ok = false;
+        }
+    }
+    for (const bl_printer_conf_t *p = c->printers; p; p = p->next) {
+        if (strncmp(p->device_uri, "file://", 7))
+            continue;
+        const char *dir = p->device_uri + 7;
+        struct stat st;
+        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK) != 0) {
+            fprintf(stderr, "blattd: printer %s: %s is not a writable directory\n", p->name,
+                    dir);
+            ok = false;
+        }
+    }
+    return ok;
 }
 
 static bool daemonize(void)
@@ -222,9 +263,11 @@ int main(int argc, char **argv)
         return 1;
     }
     if (test_only) {
-        printf("%s: configuration OK (%zu printers)\n", conf_path, config->num_printers);
+        bool ok = check_installation(config);
+        if (ok)
+            printf("%s: configuration OK (%zu printers)\n", conf_path, config->num_printers);
         bl_config_delete(config);
-        return 0;
+        return ok ? 0 : 1;
     }
     if (!bl_log_open(config->log_file, config->log_level)) {
         fprintf(stderr, "blattd: cannot open log %s\n", config->log_file);

@@ -194,10 +194,12 @@ static void on_done(void *ctx, const bl_runner_result_t *res)
     bl_job_remove_reason(job, "job-printing");
     if (p && p->active_job == job)
         p->active_job = NULL;
-    if (job->sys->shutting_down) {
-        bl_job_set_state(job, BL_JOB_PENDING, NULL, NULL);
-    } else if (job->cancel_requested || res->canceled) {
+    bl_job_remove_reason(job, "processing-to-stop-point");
+    if (job->cancel_requested) {
         bl_job_set_state(job, BL_JOB_CANCELED, NULL, "canceled");
+    } else if (job->sys->shutting_down || res->canceled) {
+        // Stopped by the shutdown: it prints again after the next start.
+        bl_job_set_state(job, BL_JOB_PENDING, NULL, NULL);
     } else if (res->feed_failed) {
         bl_log(BL_LOG_ERROR, "job %d: %s", job->id, pl->last_error);
         bl_job_set_state(job, BL_JOB_ABORTED, "aborted-by-system", pl->last_error);

@@ -84,7 +84,8 @@ static bool is_ipp_path(const char *path)
 {
     return !strcmp(path, "/") || !strncmp(path, "/ipp/", 5) || !strcmp(path, "/ipp") ||
            !strncmp(path, "/printers/", 10) || !strncmp(path, "/jobs/", 6) ||
-           !strcmp(path, "/jobs") || !strcmp(path, "/printers") || !strcmp(path, "/admin");
+           !strcmp(path, "/jobs") || !strcmp(path, "/printers") || !strcmp(path, "/admin") ||
+           !strcmp(path, "/admin/");
 }
 
 static void on_request(void *app, bl_conn_t *c, const bl_http_request_t *req)

@@ -124,6 +124,11 @@ void bl_store_close(bl_store_t *store)
     free(store);
 }
 
+bool bl_store_dirty(const bl_store_t *store)
+{
+    return store->in_txn;
+}
+
 sqlite3 *bl_store_db(bl_store_t *store)
 {
     return store->db;

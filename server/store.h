@@ -25,6 +25,8 @@ sqlite3 *bl_store_db(bl_store_t *store);
 bool bl_store_begin(bl_store_t *store);
 // Runs cb after the current pass's transaction commits (group commit; one fsync per pass).
 void bl_store_after_commit(bl_store_t *store, bl_store_commit_cb cb, void *arg);
+// Whether this pass has written something not yet committed.
+bool bl_store_dirty(const bl_store_t *store);
 // Commits now (used at shutdown and by offline tools).
 bool bl_store_commit(bl_store_t *store);
 

@@ -133,7 +133,21 @@ static void supplies(struct evbuffer *b, const bl_printer_t *p)
     evbuffer_add_printf(b, "</ul>\n");
 }
 
-static void printer_page(bl_system_t *sys, bl_conn_t *c, const char *name)
+// The host (and port) the client used, for URIs shown on pages; host-name characters only.
+static void page_host(const bl_http_request_t *req, char *buf, size_t len)
+{
+    const char *h = bl_http_request_header(req, "Host");
+    snprintf(buf, len, "%s", h && *h && strlen(h) < len ? h : "localhost");
+    for (char *p = buf; *p; p++) {
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]", *p)) {
+            snprintf(buf, len, "localhost");
+            return;
+        }
+    }
+}
+
+static void printer_page(bl_system_t *sys, bl_conn_t *c, const bl_http_request_t *req,
+                         const char *name)
 {
     bl_printer_t *p = bl_system_find_printer(sys, name);
     struct evbuffer *b = evbuffer_new();
@@ -160,8 +174,11 @@ static void printer_page(bl_system_t *sys, bl_conn_t *c, const char *name)
                         bl_printer_queued_jobs(p),
                         p->conf->release_mode == BL_RELEASE_HOLD ? "at the printer (hold)"
                                                                  : "direct");
-    evbuffer_add_printf(b, "<p>Add this printer as an IPP Everywhere printer: "
-                           "<code>ipps://HOST:PORT/ipp/print/");
+    char host[256];
+    page_host(req, host, sizeof(host));
+    evbuffer_add_printf(b, "<p>Add this printer as an IPP Everywhere printer: <code>ipps://");
+    html_text(b, host);
+    evbuffer_add_printf(b, "/ipp/print/");
     html_text(b, p->name);
     evbuffer_add_printf(b, "</code></p>\n");
     supplies(b, p);
@@ -231,7 +248,7 @@ void bl_web_get(bl_system_t *sys, bl_conn_t *c, const bl_http_request_t *req)
     if (!strcmp(path, "/"))
         status_page(sys, c);
     else if (!strncmp(path, "/printers/", 10) && path[10] && !strchr(path + 10, '/'))
-        printer_page(sys, c, path + 10);
+        printer_page(sys, c, req, path + 10);
     else if (!strncmp(path, "/icons/", 7) && !strchr(path + 7, '/'))
         icon(sys, c, path + 7);
     else

@@ -40,6 +40,16 @@ like "$out" "1 +virt +[a-z]+ +completed .*Annual report" "blatt jobs -a shows th
 out=$("$BLATT" -c "$W/blattd.conf" jobs -a -p held 2>&1)
 if printf '%s' "$out" | grep -q "Annual report"; then r=1; else r=0; fi
 ok $r "blatt jobs -p QUEUE shows only that queue"
+out=$("$BLATT" -c "$W/blattd.conf" release 2 2>&1)
+is "$out" "job 2 released" "blatt release releases the held job"
+bl_wait_job "$port" held 2 completed 20
+ok $? "and it prints"
+lp -h "127.0.0.1:$port" -d held -t "To cancel" "$BL_DOCS/onepage-a4.pdf" >/dev/null
+out=$("$BLATT" -c "$W/blattd.conf" cancel 3 2>&1)
+is "$out" "job 3 canceled" "blatt cancel cancels a job"
+is "$(bl_job_state "$port" held 3)" canceled "it is canceled"
+out=$("$BLATT" -c "$W/blattd.conf" release 99 2>&1)
+like "$out" "job 99 does not exist" "releasing an unknown job says so"
 "$BLATT" -c "$W/blattd.conf" frobnicate >/dev/null 2>&1
 is "$?" 2 "an unknown command exits 2"
 "$BLATT" -h | grep -q "printers"

@@ -159,15 +159,17 @@ bl_start_dbus()
 }
 
 # bl_start_eve NAME PORT FORMATS [ARGS...]: an ippeveprinter that keeps what it gets in
-# $W/eve-NAME/ and prints instantly (-c /bin/true). Sets EVE_PID.
+# $W/eve-NAME/ and prints instantly (-c /bin/true), on loopback only. Sets EVE_PID.
 bl_start_eve()
 {
-    local name=$1 port=$2 formats=$3
+    local name=$1 port=$2 formats=$3 cmd=(-c /bin/true)
     shift 3
+    # BL_EVE_SLOW=1: no print command, so ippeveprinter "prints" for a few seconds per job.
+    [ -n "${BL_EVE_SLOW:-}" ] && cmd=()
     bl_start_dbus
     mkdir -p "$W/eve-$name"
-    DBUS_SYSTEM_BUS_ADDRESS="unix:path=$BL_DBUS" ippeveprinter -r off -p "$port" -k \
-        -d "$W/eve-$name" -c /bin/true -f "$formats" "$@" "$name" >"$W/eve-$name.log" 2>&1 &
+    DBUS_SYSTEM_BUS_ADDRESS="unix:path=$BL_DBUS" ippeveprinter -n localhost -r off -p "$port" -k \
+        -d "$W/eve-$name" "${cmd[@]}" -f "$formats" "$@" "$name" >"$W/eve-$name.log" 2>&1 &
     EVE_PID=$!
     bl_pids+=($EVE_PID)
     bl_wait_port "$port" 10

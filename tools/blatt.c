@@ -39,6 +39,8 @@ static void usage(FILE *fp)
             "Commands:\n"
             "  printers               list the queues and their state\n"
             "  jobs [-a] [-p QUEUE]   list unfinished jobs (-a: finished ones too)\n"
+            "  release ID             release a held job (pull printing)\n"
+            "  cancel ID              cancel a job\n"
             "  version                print the version\n"
             "Options:\n"
             "  -c FILE  configuration file (default %s/blatt/blattd.conf)\n"
@@ -180,6 +182,27 @@ static void print_job(const object_t *o, void *arg)
            str(o, "job-name"));
 }
 
+// release ID / cancel ID: Release-Job or Cancel-Job of one job (the caller's own).
+static int cmd_job_op(cli_t *cli, ipp_op_t op, int argc, char **argv)
+{
+    char *end = NULL;
+    long id = argc == 2 ? strtol(argv[1], &end, 10) : 0;
+    if (id <= 0 || id > 0x7fffffff || !end || *end) {
+        fprintf(stderr, "blatt: %s needs one job id\n", argv[0]);
+        return 2;
+    }
+    char uri[256];
+    snprintf(uri, sizeof(uri), "ipp://localhost/jobs/%ld", id);
+    ipp_t *req = ippNewRequest(op);
+    ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "job-uri", NULL, uri);
+    ipp_t *resp = call(cli, req, "/jobs");
+    if (!resp)
+        return 1;
+    printf("job %ld %s\n", id, op == IPP_OP_RELEASE_JOB ? "released" : "canceled");
+    ippDelete(resp);
+    return 0;
+}
+
 static int cmd_jobs(cli_t *cli, int argc, char **argv)
 {
     bool all = false;
@@ -246,7 +269,8 @@ int main(int argc, char **argv)
         printf("blatt %s\n", PACKAGE_VERSION);
         return 0;
     }
-    if (strcmp(cmd, "printers") && strcmp(cmd, "jobs")) {
+    if (strcmp(cmd, "printers") && strcmp(cmd, "jobs") && strcmp(cmd, "release") &&
+        strcmp(cmd, "cancel")) {
         fprintf(stderr, "blatt: unknown command \"%s\"\n", cmd);
         usage(stderr);
         return 2;
@@ -257,9 +281,17 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc = 1;
-    if (connect_daemon(&cli))
-        rc = !strcmp(cmd, "printers") ? cmd_printers(&cli)
-                                      : cmd_jobs(&cli, argc - optind, argv + optind);
+    if (connect_daemon(&cli)) {
+        int n = argc - optind;
+        char **args = argv + optind;
+        if (!strcmp(cmd, "printers"))
+            rc = cmd_printers(&cli);
+        else if (!strcmp(cmd, "jobs"))
+            rc = cmd_jobs(&cli, n, args);
+        else
+            rc = cmd_job_op(&cli, !strcmp(cmd, "release") ? IPP_OP_RELEASE_JOB : IPP_OP_CANCEL_JOB,
+                            n, args);
+    }
     if (rc == 2)
         usage(stderr);
     httpClose(cli.http);

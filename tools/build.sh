@@ -16,7 +16,9 @@ fi
 mkdir -p "$build"
 cd "$build"
 if [ ! -f Makefile ] || [ "$src/configure" -nt config.status ]; then
-    "$src/configure" --enable-werror "$@" >configure.out
+    # The layout the man pages describe: /etc/blatt, /usr/share/blatt, /var/lib/blatt.
+    "$src/configure" --prefix=/usr --sysconfdir=/etc --localstatedir=/var --enable-werror "$@" \
+        >configure.out
 fi
 make -j"$(nproc)" >make.out 2>&1 || { tail -40 make.out; exit 1; }
 echo "build: $build is built"

@@ -55,7 +55,7 @@ dbus-daemon --session --address="unix:path=$out/dbus.sock" --nofork --nopidfile 
     >"$out/dbus.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 50); do [ -S "$out/dbus.sock" ] && break; sleep 0.1; done
-DBUS_SYSTEM_BUS_ADDRESS="unix:path=$out/dbus.sock" ippeveprinter -r off -p "$eve" -k \
+DBUS_SYSTEM_BUS_ADDRESS="unix:path=$out/dbus.sock" ippeveprinter -n localhost -r off -p "$eve" -k \
     -d "$out/printer" -c /bin/true -2 -f application/pdf,image/pwg-raster,image/jpeg \
     "Demo Printer" >"$out/printer.log" 2>&1 &
 pids+=($!)

@@ -110,6 +110,13 @@ static int store(int dirfd, const char *tmp, const char *final)
         ok = false;
         err = errno;
     }
+    // Nothing came (the filter before failed) or the job was canceled: no output file.
+    if (ok && (copied == 0 || bl_drv_terminated)) {
+        unlinkat(dirfd, tmp, 0);
+        if (!bl_drv_terminated)
+            bl_drv_msg("ERROR", "the document is empty; nothing was written");
+        return BL_EXIT_FAILED;
+    }
     if (!ok || renameat(dirfd, tmp, dirfd, final) < 0) {
         if (ok)
             err = errno;

@@ -294,6 +294,8 @@ static int query_printer(job_ctx_t *x)
     }
 }
 
+static void cancel_device_job(job_ctx_t *x);
+
 // Create-Job, retried while busy; on unsupported attributes retried once without them.
 static int create_job(job_ctx_t *x)
 {
@@ -302,6 +304,13 @@ static int create_job(job_ctx_t *x)
         char why[256];
         ipp_t *resp = bl_ipp_conn_do(&x->conn, job_request(x, IPP_OP_CREATE_JOB), why, sizeof(why));
         if (bl_drv_terminated) {
+            // Canceled while Create-Job was on its way: a job the printer made must not stay
+            // there (it would keep the printer busy for everyone after us).
+            ipp_attribute_t *made = resp ? ippFindAttribute(resp, "job-id", IPP_TAG_INTEGER) : NULL;
+            if (made && ippGetInteger(made, 0) > 0) {
+                x->job_id = ippGetInteger(made, 0);
+                cancel_device_job(x);
+            }
             ippDelete(resp);
             return BL_EXIT_FAILED;
         }

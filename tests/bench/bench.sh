@@ -393,7 +393,7 @@ bench_pipeline()
         ep=$(port)
         bp=$(port)
         mkdir -p "$W/p-eve-$r"
-        DBUS_SYSTEM_BUS_ADDRESS="unix:path=$dbus" ippeveprinter -r off -p "$ep" -d "$W/p-eve-$r" \
+        DBUS_SYSTEM_BUS_ADDRESS="unix:path=$dbus" ippeveprinter -n localhost -r off -p "$ep" -d "$W/p-eve-$r" \
             -c /bin/true -f image/pwg-raster "Bench $r" >/dev/null 2>&1 &
         local epid=$!
         pids+=($epid)
