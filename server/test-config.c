@@ -63,7 +63,7 @@ static void test_defaults(void **state)
     assert_int_equal(c->num_listen, 1);
     assert_string_equal(c->listen[0].host, "localhost");
     assert_int_equal(c->listen[0].port, 631);
-    assert_string_equal(c->state_dir, "/var/lib/blatt");
+    assert_string_equal(c->state_dir, BL_LOCALSTATEDIR "/lib/blatt");
     assert_int_equal(c->max_headers, 100);
     assert_int_equal(c->request_timeout, 30);
     assert_false(c->allow_plain_remote);
