@@ -128,3 +128,13 @@ bool bl_jpeg_parse(const uint8_t *data, size_t len, bl_jpeg_info_t *info, char *
         pos += seglen;
     }
 }
+
+bool bl_jpeg_has_eoi(const uint8_t *data, size_t len)
+{
+    size_t from = len > 4096 ? len - 4096 : 0;
+    for (size_t i = len; i-- > from + 1;) {
+        if (data[i - 1] == 0xff && data[i] == 0xd9)
+            return true;
+    }
+    return false;
+}

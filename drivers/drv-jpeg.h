@@ -21,5 +21,8 @@ typedef struct bl_jpeg_info {
 // Walks the markers of data[0..len) from SOI to the first SOS. false with a reason in err
 // (NUL-terminated, at most errlen bytes) when the file is not a JPEG we can embed in a PDF.
 bool bl_jpeg_parse(const uint8_t *data, size_t len, bl_jpeg_info_t *info, char *err, size_t errlen);
+// Whether the image ends with the end-of-image marker (FF D9), up to 4 KiB of trailing bytes
+// tolerated: a truncated JPEG has none.
+bool bl_jpeg_has_eoi(const uint8_t *data, size_t len);
 
 #endif

@@ -18,7 +18,10 @@ drivers_libbldrv_a_CPPFLAGS = $(AM_CPPFLAGS) $(CUPS_CFLAGS)
 BL_DRV_LIBS = drivers/libbldrv.a $(CUPS_LIBS)
 
 filter_PROGRAMS += drivers/filter/pdfcheck drivers/filter/pdftoraster \
-	drivers/filter/jpegtopdf drivers/filter/rastercheck
+	drivers/filter/jpegtopdf drivers/filter/rastercheck drivers/filter/jpegcheck
+drivers_filter_jpegcheck_SOURCES = drivers/filter/jpegcheck.c
+drivers_filter_jpegcheck_CPPFLAGS = $(drivers_libbldrv_a_CPPFLAGS)
+drivers_filter_jpegcheck_LDADD = $(BL_DRV_LIBS)
 drivers_filter_pdfcheck_SOURCES = drivers/filter/pdfcheck.c
 drivers_filter_pdfcheck_CPPFLAGS = $(drivers_libbldrv_a_CPPFLAGS)
 drivers_filter_pdfcheck_LDADD = $(BL_DRV_LIBS)

@@ -53,7 +53,7 @@ struct bl_runner {
     int out_fd; // last stdout, read end
     struct event *out_ev;
     struct event *timer; // timeout, then grace and drain timers
-    bool canceled, timed_out, feed_failed, abandoned, killed, finished;
+    bool canceled, timed_out, feed_failed, abandoned, killed, finished, term_sent;
 };
 
 static bl_runner_t *runners;
@@ -285,8 +285,10 @@ static void on_feed(evutil_socket_t fd, short what, void *arg)
         if (n < 0) {
             // The document cannot be read (tamper, I/O): a filter must not see half of it.
             r->feed_failed = true;
+            r->term_sent = true;
             stop_feeding(r);
-            signal_all(r, SIGKILL);
+            signal_all(r, SIGTERM); // a backend drops its partial output; SIGKILL follows
+            arm_timer(r, KILL_GRACE_SECONDS);
             return;
         }
         if (n == 0) {
@@ -325,8 +327,15 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         finish(r);
         return;
     }
-    if (!r->canceled && !r->killed)
+    if (!r->canceled && !r->killed && !r->term_sent) {
+        // The timeout: ask first (a backend cleans up its partial output), then kill.
         r->timed_out = true;
+        r->term_sent = true;
+        stop_feeding(r);
+        signal_all(r, SIGTERM);
+        arm_timer(r, KILL_GRACE_SECONDS);
+        return;
+    }
     r->killed = true;
     stop_feeding(r);
     signal_all(r, SIGKILL);

@@ -54,9 +54,10 @@ static void test_pdf_to_raster_device(void **state)
     assert_string_equal(p.steps[1].program, "pdftoraster");
     // JPEG goes through PDF (Ghostscript only ever sees PDF).
     assert_true(bl_graph_find(graph, "image/jpeg", dests, 1, &p));
-    assert_int_equal(p.num_steps, 2);
-    assert_string_equal(p.steps[0].program, "jpegtopdf");
-    assert_string_equal(p.steps[1].program, "pdftoraster");
+    assert_int_equal(p.num_steps, 3);
+    assert_string_equal(p.steps[0].program, "jpegcheck");
+    assert_string_equal(p.steps[1].program, "jpegtopdf");
+    assert_string_equal(p.steps[2].program, "pdftoraster");
 }
 
 static void test_passthrough_and_none(void **state)
@@ -65,7 +66,8 @@ static void test_passthrough_and_none(void **state)
     const char *dests[] = {"image/jpeg", "image/urf"};
     bl_graph_path_t p;
     assert_true(bl_graph_find(graph, "image/jpeg", dests, 2, &p));
-    assert_int_equal(p.num_steps, 0);
+    assert_int_equal(p.num_steps, 1);
+    assert_string_equal(p.steps[0].program, "jpegcheck");
     assert_string_equal(p.dest, "image/jpeg");
     assert_true(bl_graph_find(graph, "image/urf", dests, 2, &p));
     assert_int_equal(p.num_steps, 1);

@@ -10,20 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-bl_frame_result_t bl_ipp_frame_scan(const uint8_t *buf, size_t len, size_t max, size_t *block_len)
+bl_frame_result_t bl_ipp_frame_scan_resume(bl_frame_state_t *st, const uint8_t *buf, size_t len,
+                                           size_t max, size_t *block_len)
 {
-    size_t pos = 8; // version(2) operation-id(2) request-id(4)
-    int depth = 0;  // collection nesting: libcups recurses once per level and has no limit
-    if (len < pos)
-        return BL_FRAME_NEED_MORE;
+    if (st->pos == 0)
+        st->pos = 8; // version(2) operation-id(2) request-id(4)
     for (;;) {
+        size_t pos = st->pos;
         if (pos > max)
             return BL_FRAME_TOO_BIG;
         if (pos >= len)
             return BL_FRAME_NEED_MORE;
         uint8_t tag = buf[pos];
         if (tag == IPP_TAG_END) {
-            if (depth != 0)
+            if (st->depth != 0)
                 return BL_FRAME_MALFORMED;
             *block_len = pos + 1;
             return *block_len > max ? BL_FRAME_TOO_BIG : BL_FRAME_COMPLETE;
@@ -32,33 +32,40 @@ bl_frame_result_t bl_ipp_frame_scan(const uint8_t *buf, size_t len, size_t max, 
             // A delimiter (group) tag; 0x00 and 0x06..0x0F are reserved.
             if (tag == IPP_TAG_ZERO || tag > IPP_TAG_DOCUMENT)
                 return BL_FRAME_MALFORMED;
-            pos++;
+            st->pos++;
             continue;
         }
         if (tag == IPP_TAG_EXTENSION)
             return BL_FRAME_MALFORMED;
-        // A crafted message with thousands of nested collections crashes ippReadIO().
-        if (tag == IPP_TAG_BEGIN_COLLECTION && ++depth > BL_FRAME_MAX_DEPTH)
-            return BL_FRAME_MALFORMED;
-        if (tag == IPP_TAG_END_COLLECTION && --depth < 0)
-            return BL_FRAME_MALFORMED;
-        // value-tag name-length name value-length value
+        // value-tag name-length name value-length value; the state moves only past whole
+        // record heads, so a resumed scan never counts a record twice.
         if (len - pos < 3)
             return BL_FRAME_NEED_MORE;
         size_t name_len = ((size_t)buf[pos + 1] << 8) | buf[pos + 2];
         // libcups cannot read a name or value longer than 32767 bytes (IPP_MAX_LENGTH).
         if (name_len > BL_FRAME_MAX_LENGTH)
             return BL_FRAME_MALFORMED;
-        pos += 3 + name_len;
-        if (pos > max)
+        size_t vpos = pos + 3 + name_len;
+        if (vpos > max)
             return BL_FRAME_TOO_BIG;
-        if (len < pos + 2)
+        if (len < vpos + 2)
             return BL_FRAME_NEED_MORE;
-        size_t value_len = ((size_t)buf[pos] << 8) | buf[pos + 1];
+        size_t value_len = ((size_t)buf[vpos] << 8) | buf[vpos + 1];
         if (value_len > BL_FRAME_MAX_LENGTH)
             return BL_FRAME_MALFORMED;
-        pos += 2 + value_len;
+        // A crafted message with thousands of nested collections crashes ippReadIO().
+        int depth = st->depth + (tag == IPP_TAG_BEGIN_COLLECTION) - (tag == IPP_TAG_END_COLLECTION);
+        if (depth > BL_FRAME_MAX_DEPTH || depth < 0)
+            return BL_FRAME_MALFORMED;
+        st->depth = depth;
+        st->pos = vpos + 2 + value_len;
     }
+}
+
+bl_frame_result_t bl_ipp_frame_scan(const uint8_t *buf, size_t len, size_t max, size_t *block_len)
+{
+    bl_frame_state_t st = {0, 0};
+    return bl_ipp_frame_scan_resume(&st, buf, len, max, block_len);
 }
 
 typedef struct mem_reader {

@@ -19,9 +19,18 @@ typedef enum bl_frame_result {
     BL_FRAME_MALFORMED = 3, // a tag or length that cannot be right
 } bl_frame_result_t;
 
-// Walks the length-prefixed records of an IPP message in buf[0..len) up to end-of-attributes.
-// Resumable: pass the same buffer grown by new bytes (the walk restarts; it is linear and cheap
-// next to decoding). `max` caps the attribute block size.
+// Where a scan stopped; start with {0, 0}.
+typedef struct bl_frame_state {
+    size_t pos; // offset of the next record head
+    int depth;  // collection nesting so far
+} bl_frame_state_t;
+
+// Walks the length-prefixed records of an IPP message in buf[0..len) up to end-of-attributes,
+// continuing where the last call with the same state stopped: call it again with the same
+// buffer grown by new bytes (each byte is looked at once). `max` caps the attribute block.
+bl_frame_result_t bl_ipp_frame_scan_resume(bl_frame_state_t *st, const uint8_t *buf, size_t len,
+                                           size_t max, size_t *block_len);
+// The same from the start of buf.
 bl_frame_result_t bl_ipp_frame_scan(const uint8_t *buf, size_t len, size_t max, size_t *block_len);
 
 // Decodes exactly `len` bytes (a framed block) into a new ipp_t; NULL on error.

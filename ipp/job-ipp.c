@@ -23,7 +23,7 @@ static bl_job_t *target_job(bl_ipp_req_t *req, bool *owned)
     bl_job_t *job = bl_job_lookup(req->sys, req->job_id);
     if (!job || (req->printer && strcmp(job->printer_name, req->printer->name))) {
         if (job && job->history)
-            bl_job_delete(job);
+            bl_job_unref(job);
         bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_FOUND, "job %d does not exist", req->job_id);
         return NULL;
     }
@@ -41,14 +41,14 @@ static bl_job_t *own_active_job(bl_ipp_req_t *req)
     if (!is_owner(req, job)) {
         bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_AUTHORIZED, "not your job");
         if (owned)
-            bl_job_delete(job);
+            bl_job_unref(job);
         return NULL;
     }
     if (owned || bl_job_is_terminal(job)) {
         bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_POSSIBLE, "job %d is already %s", job->id,
                           bl_job_state_string(job->state));
         if (owned)
-            bl_job_delete(job);
+            bl_job_unref(job);
         return NULL;
     }
     return job;
@@ -323,8 +323,7 @@ void bl_ipp_add_job_attrs(bl_ipp_req_t *req, bl_job_t *job, ipp_attribute_t *ra,
         ippAddInteger(r, IPP_TAG_JOB, IPP_TAG_INTEGER, "number-of-documents",
                       job->doc_state == BL_DOC_NONE ? 0 : 1);
     if (bl_ipp_wants(ra, "job-printer-up-time", "job-description", all))
-        ippAddInteger(r, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-printer-up-time",
-                      (int)bl_system_now());
+        ippAddInteger(r, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-printer-up-time", (int)bl_system_now());
     add_time(r, ra, "time-at-creation", "date-time-at-creation", job->created, all);
     add_time(r, ra, "time-at-processing", "date-time-at-processing", job->processing, all);
     add_time(r, ra, "time-at-completed", "date-time-at-completed", job->completed, all);
@@ -346,7 +345,7 @@ void bl_ipp_get_job_attributes(bl_ipp_req_t *req)
         return;
     bl_ipp_add_job_attrs(req, job, ra, BL_JOB_ATTRS_ALL);
     if (owned)
-        bl_job_delete(job);
+        bl_job_unref(job);
 }
 
 typedef struct jobs_ctx {

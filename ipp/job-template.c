@@ -81,14 +81,15 @@ static bool keyword_attr(bl_ipp_req_t *req, bl_printer_t *p, const char *name, c
     return true;
 }
 
-static bool integer_attr(bl_ipp_req_t *req, const char *name, int lo, int hi, int *out)
+// One integer (or enum, per `tag`) job template attribute in [lo, hi].
+static bool integer_attr(bl_ipp_req_t *req, const char *name, ipp_tag_t tag, int lo, int hi,
+                         int *out)
 {
     ipp_attribute_t *a = ippFindAttribute(req->request, name, IPP_TAG_ZERO);
     if (!a || ippGetGroupTag(a) != IPP_TAG_JOB)
         return true;
     ipp_tag_t t = ippGetValueTag(a);
-    if (ippGetCount(a) != 1 || (t != IPP_TAG_INTEGER && t != IPP_TAG_ENUM) ||
-        ippGetInteger(a, 0) < lo || ippGetInteger(a, 0) > hi) {
+    if (ippGetCount(a) != 1 || t != tag || ippGetInteger(a, 0) < lo || ippGetInteger(a, 0) > hi) {
         bl_ipp_unsupported(req, a);
         return false;
     }
@@ -242,9 +243,9 @@ bool bl_ipp_job_params(bl_ipp_req_t *req, bl_printer_t *p, bl_job_params_t *para
         return false;
     bool bad = false;
     int priority = 50;
-    bad |= !integer_attr(req, "copies", 1, 999, &params->copies);
-    bad |= !integer_attr(req, "print-quality", 3, 5, &params->quality);
-    bad |= !integer_attr(req, "job-priority", 1, 100, &priority);
+    bad |= !integer_attr(req, "copies", IPP_TAG_INTEGER, 1, 999, &params->copies);
+    bad |= !integer_attr(req, "print-quality", IPP_TAG_ENUM, 3, 5, &params->quality);
+    bad |= !integer_attr(req, "job-priority", IPP_TAG_INTEGER, 1, 100, &priority);
     bad |= !keyword_attr(req, p, "sides", params->sides, sizeof(params->sides));
     bad |=
         !keyword_attr(req, p, "print-color-mode", params->color_mode, sizeof(params->color_mode));

@@ -352,7 +352,8 @@ static void add_server(ipp_t *dst, const bl_queue_info_t *q)
                  q->hold_by_default ? "indefinite" : "no-hold");
     ippAddBoolean(dst, P, "job-ids-supported", 1);
     ippAddBoolean(dst, P, "multiple-document-jobs-supported", 0);
-    ippAddInteger(dst, P, IPP_TAG_INTEGER, "multiple-operation-time-out", 300);
+    ippAddInteger(dst, P, IPP_TAG_INTEGER, "multiple-operation-time-out",
+                  q->multiple_operation_timeout > 0 ? q->multiple_operation_timeout : 300);
     ippAddString(dst, P, IPP_TAG_KEYWORD, "multiple-operation-time-out-action", NULL, "abort-job");
     ippAddString(dst, P, IPP_TAG_KEYWORD, "pdl-override-supported", NULL, "attempted");
     ippAddString(dst, P, IPP_TAG_KEYWORD, "printer-get-attributes-supported", NULL,
@@ -880,21 +881,74 @@ static bool is_template(const char *name)
     return false;
 }
 
+// The requested-attributes of the request being answered, as a sorted set of distinct
+// names: a client may send thousands of values, and every attribute of every object in the
+// answer is looked up in it.
+static struct {
+    const ipp_attribute_t *ra;
+    unsigned serial;
+    const char **names;
+    size_t n;
+} ra_cache;
+static unsigned ra_serial = 1;
+
+void bl_ipp_ra_reset(void)
+{
+    ra_serial++;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void ra_build(ipp_attribute_t *ra)
+{
+    free(ra_cache.names);
+    ra_cache.names = NULL;
+    ra_cache.n = 0;
+    ra_cache.ra = ra;
+    ra_cache.serial = ra_serial;
+    int count = ippGetCount(ra);
+    ipp_tag_t t = ippGetValueTag(ra);
+    if (count <= 0 || t < IPP_TAG_TEXT || t > IPP_TAG_MIMETYPE ||
+        !(ra_cache.names = calloc((size_t)count, sizeof(*ra_cache.names))))
+        return;
+    for (int i = 0; i < count; i++) {
+        const char *v = ippGetString(ra, i, NULL);
+        if (v)
+            ra_cache.names[ra_cache.n++] = v;
+    }
+    qsort(ra_cache.names, ra_cache.n, sizeof(*ra_cache.names), cmp_name);
+    size_t k = 0;
+    for (size_t i = 0; i < ra_cache.n; i++) {
+        if (k == 0 || strcmp(ra_cache.names[k - 1], ra_cache.names[i]))
+            ra_cache.names[k++] = ra_cache.names[i];
+    }
+    ra_cache.n = k;
+}
+
+bool bl_ipp_ra_has(ipp_attribute_t *ra, const char *name)
+{
+    if (!ra || !name)
+        return false;
+    if (ra_cache.ra != ra || ra_cache.serial != ra_serial)
+        ra_build(ra);
+    return ra_cache.n &&
+           bsearch(&name, ra_cache.names, ra_cache.n, sizeof(*ra_cache.names), cmp_name);
+}
+
 void bl_ipp_copy_requested(ipp_t *dst, ipp_t *src, ipp_attribute_t *ra)
 {
-    bool all = !ra, description = false, templates = false;
-    for (int i = 0; ra && i < ippGetCount(ra); i++) {
-        const char *v = ippGetString(ra, i, NULL);
-        all = all || (v && !strcmp(v, "all"));
-        description = description || (v && !strcmp(v, "printer-description"));
-        templates = templates || (v && !strcmp(v, "job-template"));
-    }
+    bool all = !ra || bl_ipp_ra_has(ra, "all");
+    bool description = bl_ipp_ra_has(ra, "printer-description");
+    bool templates = bl_ipp_ra_has(ra, "job-template");
     for (ipp_attribute_t *a = ippFirstAttribute(src); a; a = ippNextAttribute(src)) {
         const char *name = ippGetName(a);
         if (!name)
             continue;
         bool want;
-        if (ra && has_string(ra, name))
+        if (ra && bl_ipp_ra_has(ra, name))
             want = true; // named explicitly (the only way to get media-col-database)
         else if (!strcmp(name, "media-col-database"))
             want = false;

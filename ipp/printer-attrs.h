@@ -27,6 +27,7 @@ typedef struct bl_queue_info {
     const char *more_info_uri;
     const char *icons_base; // "http://host:port/icons/NAME" -> -sm.png, .png, -lg.png
     const char *supply_info_uri;
+    int multiple_operation_timeout; // seconds (0: 300)
 } bl_queue_info_t;
 
 // The attributes that change while the queue runs.
@@ -49,5 +50,9 @@ void bl_printer_attrs_add_state(ipp_t *dst, const bl_queue_state_t *s);
 // ra NULL means "all" minus media-col-database; group names all, printer-description and
 // job-template expand; media-col-database only when named.
 void bl_ipp_copy_requested(ipp_t *dst, ipp_t *src, ipp_attribute_t *ra);
+// Whether requested-attributes ra names `name` (a set built once per request: O(log n)).
+bool bl_ipp_ra_has(ipp_attribute_t *ra, const char *name);
+// Forgets the cached set: called when a new request starts (its ra may reuse an address).
+void bl_ipp_ra_reset(void);
 
 #endif

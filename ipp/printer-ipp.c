@@ -57,6 +57,7 @@ static ipp_t *printer_attrs(bl_ipp_req_t *req, bl_printer_t *p)
         .more_info_uri = more,
         .icons_base = icons,
         .supply_info_uri = more,
+        .multiple_operation_timeout = req->sys->config->multiple_operation_timeout,
     };
     *slot = bl_printer_attrs_build(&q, p->caps);
     snprintf(slot_key, sizeof(p->attrs_key), "%s", key);
@@ -128,6 +129,16 @@ static bool accepting(bl_ipp_req_t *req)
                           "the queue is not accepting jobs");
         return false;
     }
+    if (req->sys->num_active >= (size_t)req->sys->config->max_active_jobs) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_TOO_MANY_JOBS,
+                          "too many unfinished jobs (MaxActiveJobs)");
+        return false;
+    }
+    if (req->sys->next_job_id >= 0x7ffffff0) {
+        bl_log(BL_LOG_ERROR, "job ids are used up: no new jobs");
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_TOO_MANY_JOBS, "job ids are used up");
+        return false;
+    }
     return true;
 }
 
@@ -144,6 +155,8 @@ bool bl_ipp_doc_begin(bl_ipp_req_t *req, bl_job_t *job)
         bl_ipp_set_status(req, IPP_STATUS_ERROR_DEVICE, "the spool cannot take the document");
         return false;
     }
+    // The request keeps the job while its document streams in (it may end meanwhile).
+    bl_job_ref(job);
     req->doc_job = job;
     return true;
 }
@@ -156,15 +169,13 @@ bool bl_ipp_print_job(bl_ipp_req_t *req)
         return false;
     }
     bl_job_t *job = bl_job_create(req->printer, &params);
-    if (!job || !bl_ipp_doc_begin(req, job)) {
-        if (job)
-            bl_job_delete(job);
-        else
-            bl_ipp_set_status(req, IPP_STATUS_ERROR_INTERNAL, "out of memory");
+    bool ok = job && bl_ipp_doc_begin(req, job);
+    if (!job)
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_INTERNAL, "out of memory");
+    bl_job_unref(job); // the creator's; doc_begin took the request's
+    if (!ok)
         bl_ipp_respond(req);
-        return false;
-    }
-    return true;
+    return ok;
 }
 
 static void on_job_registered(void *arg, bl_job_t *job, bool ok)
@@ -192,6 +203,7 @@ void bl_ipp_create_job(bl_ipp_req_t *req)
     }
     req->waiting = true;
     bl_job_register(job, on_job_registered, req);
+    bl_job_unref(job); // the creator's: the active list and the commit callback hold theirs
 }
 
 void bl_ipp_identify_printer(bl_ipp_req_t *req)

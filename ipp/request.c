@@ -2,6 +2,7 @@
 // Licensed under the Apache License, Version 2.0.
 #include "ipp/ipp-private.h"
 
+#include "ipp/printer-attrs.h"
 #include "server/config.h"
 #include "server/log.h"
 #include "server/store.h"
@@ -41,6 +42,7 @@ void bl_ipp_req_delete(bl_ipp_req_t *req)
     }
     if (req->doc_job) {
         bl_job_doc_abort(req->doc_job);
+        bl_job_unref(req->doc_job);
         req->doc_job = NULL;
     }
     bl_inflate_delete(req->doc_inflate);
@@ -149,15 +151,8 @@ bool bl_ipp_wants(ipp_attribute_t *ra, const char *name, const char *group, bool
 {
     if (!ra)
         return dflt;
-    int n = ippGetCount(ra);
-    for (int i = 0; i < n; i++) {
-        const char *v = ippGetString(ra, i, NULL);
-        if (!v)
-            continue;
-        if (!strcmp(v, name) || !strcmp(v, "all") || (group && !strcmp(v, group)))
-            return true;
-    }
-    return false;
+    return bl_ipp_ra_has(ra, name) || bl_ipp_ra_has(ra, "all") ||
+           (group && bl_ipp_ra_has(ra, group));
 }
 
 // Who is asking: the Unix-socket peer's account, else requesting-user-name, else anonymous.
@@ -232,6 +227,8 @@ static bool check_header(bl_ipp_req_t *req)
 static bool check_groups(bl_ipp_req_t *req)
 {
     ipp_tag_t last = IPP_TAG_ZERO;
+    const char *op_names[64];
+    int num_op = 0;
     for (ipp_attribute_t *a = ippFirstAttribute(req->request); a;
          a = ippNextAttribute(req->request)) {
         ipp_tag_t g = ippGetGroupTag(a);
@@ -252,6 +249,16 @@ static bool check_groups(bl_ipp_req_t *req)
         if (ippGetCount(a) < 1) {
             bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "%s has no value", name);
             return false;
+        }
+        // An operation attribute given twice is ambiguous (which printer-uri counts?).
+        if (g == IPP_TAG_OPERATION && ++num_op < 64) {
+            for (int i = 0; i + 1 < num_op; i++) {
+                if (!strcmp(op_names[i], name)) {
+                    bl_ipp_set_status(req, IPP_STATUS_ERROR_BAD_REQUEST, "%s is given twice", name);
+                    return false;
+                }
+            }
+            op_names[num_op - 1] = name;
         }
     }
     return true;
@@ -471,6 +478,7 @@ static bool dispatch(bl_ipp_req_t *req)
 
 bool bl_ipp_req_start(bl_ipp_req_t *req, ipp_t *request)
 {
+    bl_ipp_ra_reset();
     req->request = request;
     req->op = ippGetOperation(request);
     req->response = ippNewResponse(request);
@@ -508,9 +516,11 @@ bool bl_ipp_doc_compression(bl_ipp_req_t *req)
         return true;
     const char *s = ippGetString(a, 0, NULL);
     bl_coding_t coding;
+    // IPP keywords are lower case: "GZIP" is not one (HTTP codings are case-insensitive).
     if (ippGetValueTag(a) != IPP_TAG_KEYWORD || ippGetCount(a) != 1 ||
-        ippGetGroupTag(a) != IPP_TAG_OPERATION || !s || !strcmp(s, "identity") ||
-        !bl_coding_parse(s, &coding) || !strcmp(s, "x-gzip")) {
+        ippGetGroupTag(a) != IPP_TAG_OPERATION || !s ||
+        (strcmp(s, "none") && strcmp(s, "gzip") && strcmp(s, "deflate")) ||
+        !bl_coding_parse(s, &coding)) {
         bl_ipp_unsupported(req, a);
         bl_ipp_set_status(req, IPP_STATUS_ERROR_COMPRESSION_NOT_SUPPORTED,
                           "compression %s is not supported", s ? s : "(bad)");
@@ -534,6 +544,7 @@ static void doc_fail(bl_ipp_req_t *req, ipp_status_t status, const char *why)
 {
     bl_log(BL_LOG_ERROR, "job %d: cannot spool the document: %s", req->doc_job->id, why);
     bl_job_doc_abort(req->doc_job);
+    bl_job_unref(req->doc_job);
     req->doc_job = NULL;
     req->doc_failed = true;
     bl_ipp_set_status(req, status, "%s", why);
@@ -543,6 +554,11 @@ static void doc_fail(bl_ipp_req_t *req, ipp_status_t status, const char *why)
 static bool doc_write(void *ctx, const uint8_t *data, size_t len)
 {
     bl_ipp_req_t *req = ctx;
+    if (bl_job_is_terminal(req->doc_job)) {
+        // Canceled while its document was still arriving.
+        doc_fail(req, IPP_STATUS_ERROR_JOB_CANCELED, "the job was canceled");
+        return false;
+    }
     if (bl_job_doc_write(req->doc_job, data, len))
         return true;
     uint64_t max = req->sys->config->max_document_size;
@@ -574,11 +590,10 @@ static void on_doc_durable(void *arg, bl_job_t *job, bool ok)
     if (!ok) {
         bl_ipp_set_status(req, IPP_STATUS_ERROR_DEVICE, "could not store the job");
         bl_log(BL_LOG_ERROR, "job %d: could not be stored", job->id);
-        if (!job->registered)
-            bl_job_delete(job);
     } else {
         bl_ipp_add_job_attrs(req, job, NULL, BL_JOB_ATTRS_CREATED);
     }
+    bl_job_unref(job); // the request's (the commit callback holds its own until we return)
     bl_ipp_respond(req);
     if (req->orphaned)
         bl_ipp_req_delete(req);
@@ -593,6 +608,10 @@ void bl_ipp_req_document_end(bl_ipp_req_t *req)
         doc_fail(req, IPP_STATUS_ERROR_BAD_REQUEST, "the compressed document data is truncated");
         return;
     }
+    if (bl_job_is_terminal(job)) {
+        doc_fail(req, IPP_STATUS_ERROR_JOB_CANCELED, "the job was canceled");
+        return;
+    }
     if (job->doc_size == 0) {
         // No document data: Print-Job is malformed; Send-Document just closes the job.
         req->doc_job = NULL;
@@ -603,6 +622,7 @@ void bl_ipp_req_document_end(bl_ipp_req_t *req)
             bl_job_close(job);
             ippAddInteger(req->response, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-id", req->job_id);
         }
+        bl_job_unref(job);
         bl_ipp_respond(req);
         return;
     }

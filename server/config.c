@@ -88,6 +88,9 @@ static const directive_t directives[] = {
      G(printer_refresh_interval)},
     {"DefaultPrinter", T_NAME, S_GLOBAL, 0, 0, NULL, G(default_printer)},
     {"PreserveJobHistory", T_BOOL, S_GLOBAL, 0, 0, NULL, G(preserve_job_history)},
+    {"MaxActiveJobs", T_INT, S_GLOBAL, 1, 10000000, NULL, G(max_active_jobs)},
+    {"MultipleOperationTimeout", T_SECONDS, S_GLOBAL, 1, 86400, NULL,
+     G(multiple_operation_timeout)},
     {"AllowPlainRemote", T_BOOL, S_GLOBAL, 0, 0, NULL, G(allow_plain_remote)},
     {"DeviceURI", T_URI, S_PRINTER, 0, 1023, NULL, P(device_uri)},
     {"Info", T_STRING, S_PRINTER, 0, 127, NULL, P(info)},
@@ -159,6 +162,8 @@ bl_config_t *bl_config_defaults(void)
     c->job_retry_interval = 10;
     c->printer_refresh_interval = 3600;
     c->preserve_job_history = true;
+    c->max_active_jobs = 100000;
+    c->multiple_operation_timeout = 300;
     if (!c->local_socket || !c->state_dir || !c->log_file || !c->access_log || !c->server_name ||
         !c->data_dir || !c->filter_dir || !c->backend_dir || !c->helper_dir ||
         !c->tls_certificate || !c->tls_key) {
@@ -256,14 +261,13 @@ static bool valid_keyword(const char *s, size_t max)
 static bool media_name_ok(const char *s)
 {
     const char *last = strrchr(s, '_');
-    if (!valid_keyword(s, 127) || !last || last == s || !strchr(s, '_') ||
-        strchr(s, '_') == last)
+    if (!valid_keyword(s, 127) || !last || last == s || !strchr(s, '_') || strchr(s, '_') == last)
         return false;
     const char *x = strchr(last + 1, 'x');
     size_t n = strlen(s);
     bool unit = n > 2 && (!strcmp(s + n - 2, "mm") || !strcmp(s + n - 2, "in"));
-    return x && x > last + 1 && isdigit((unsigned char)last[1]) &&
-           isdigit((unsigned char)x[1]) && unit;
+    return x && x > last + 1 && isdigit((unsigned char)last[1]) && isdigit((unsigned char)x[1]) &&
+           unit;
 }
 
 // Parses a number with an optional unit suffix; `units` maps suffix letters to multipliers.
@@ -369,8 +373,8 @@ static bool set_value(parser_t *ps, const directive_t *d, void *base, const char
         if (!valid_keyword(v, (size_t)d->max))
             return fail(ps, "%s: \"%s\" is not a keyword (a-z, 0-9, _ . -)", d->name, v);
         if (d->offset == P(default_media) && !media_name_ok(v))
-            return fail(ps, "%s: \"%s\" is not a PWG media name such as iso_a4_210x297mm",
-                        d->name, v);
+            return fail(ps, "%s: \"%s\" is not a PWG media name such as iso_a4_210x297mm", d->name,
+                        v);
         return set_string(ps, (char **)(void *)slot, v);
     case T_URI: {
         size_t len = strlen(v);

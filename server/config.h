@@ -67,7 +67,9 @@ typedef struct bl_config {
     int printer_refresh_interval;
     char *default_printer; // NULL = the first printer
     bool preserve_job_history;
-    bool allow_plain_remote; // plain HTTP/IPP from non-loopback peers
+    int max_active_jobs;            // unfinished jobs at most (server-error-too-many-jobs beyond)
+    int multiple_operation_timeout; // seconds a Create-Job waits for its document
+    bool allow_plain_remote;        // plain HTTP/IPP from non-loopback peers
     bl_printer_conf_t *printers;
     size_t num_printers;
 } bl_config_t;

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BACKLOG 512
@@ -38,6 +39,8 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static void on_resume_accept(evutil_socket_t fd, short what, void *arg);
+
 bl_http_server_t *bl_http_server_create(struct event_base *base, const bl_http_limits_t *limits,
                                         SSL_CTX *tls, const bl_http_handler_t *handler, void *app)
 {
@@ -51,7 +54,10 @@ bl_http_server_t *bl_http_server_create(struct event_base *base, const bl_http_l
     s->app = app;
     s->access_log_fd = -1;
     s->reap_ev = event_new(base, -1, 0, on_reap, s);
-    if (!s->reap_ev) {
+    s->resume_ev = evtimer_new(base, on_resume_accept, s);
+    if (!s->reap_ev || !s->resume_ev) {
+        if (s->reap_ev)
+            event_free(s->reap_ev);
         free(s);
         return NULL;
     }
@@ -81,6 +87,7 @@ void bl_http_server_delete(bl_http_server_t *s)
         bl_conn_close(s->conns), on_reap(-1, 0, s);
     on_reap(-1, 0, s);
     event_free(s->reap_ev);
+    event_free(s->resume_ev);
     free(s);
 }
 
@@ -228,11 +235,33 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
     bl_conn_set_state(c, CONN_DETECT);
 }
 
+static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    bl_http_server_t *s = arg;
+    for (size_t i = 0; i < s->num_listeners; i++)
+        evconnlistener_enable(s->listeners[i].evl);
+}
+
+// Out of file descriptors (or kernel memory): a listener that stays enabled would spin on
+// accept() and flood the log. Pause all listeners for a moment; say so at most every 10 s.
 static void on_accept_error(struct evconnlistener *evl, void *arg)
 {
     (void)evl;
-    (void)arg;
-    bl_log(BL_LOG_WARN, "http: accept failed: %s", strerror(errno));
+    bl_http_server_t *s = arg;
+    int err = errno;
+    time_t now = time(NULL);
+    if (now - s->last_accept_error >= 10) {
+        bl_log(BL_LOG_WARN, "http: accept failed: %s; pausing new connections", strerror(err));
+        s->last_accept_error = now;
+    }
+    if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
+        return;
+    for (size_t i = 0; i < s->num_listeners; i++)
+        evconnlistener_disable(s->listeners[i].evl);
+    struct timeval tv = {0, 250000};
+    evtimer_add(s->resume_ev, &tv);
 }
 
 static bool add_listener(bl_http_server_t *s, int fd, int port, const char *path)

@@ -78,6 +78,8 @@ struct bl_http_server {
     size_t num_conns;
     bl_conn_t *closing;
     struct event *reap_ev;
+    struct event *resume_ev; // re-enables the listeners after running out of descriptors
+    time_t last_accept_error;
     int access_log_fd;
 };
 

@@ -320,14 +320,19 @@ static void head_finish(bl_conn_t *c)
     r->headers = c->headers;
     r->num_headers = c->num_headers;
     r->target = c->head;
+    // The absolute form (RFC 9112 3.2.2) names the same resource as its path.
+    if (!strncasecmp(r->target, "http://", 7) || !strncasecmp(r->target, "https://", 8)) {
+        const char *slash = strchr(strstr(r->target, "://") + 3, '/');
+        r->target = slash ? slash : "/";
+    }
     // Split the query off into a copy of the path kept in the head's spare room.
-    size_t tl = strlen(c->head);
-    size_t ql = strcspn(c->head, "?");
+    size_t tl = strlen(r->target);
+    size_t ql = strcspn(r->target, "?");
     char *path = c->head + c->head_len;
-    memcpy(path, c->head, ql);
+    memcpy(path, r->target, ql);
     path[ql] = '\0';
     r->path = path;
-    r->query = ql < tl ? c->head + ql + 1 : "";
+    r->query = ql < tl ? r->target + ql + 1 : "";
 }
 
 // Checks what llhttp leaves to us; returns an HTTP status to refuse the request, or 0.
@@ -354,7 +359,10 @@ static int check_request(bl_conn_t *c, llhttp_t *p)
     }
     if (hosts > 1 || lengths > 1)
         return 400;
-    if ((p->flags & F_TRANSFER_ENCODING) && !(p->flags & F_CHUNKED))
+    // Only "chunked" is a transfer coding Blatt understands ("gzip, chunked" is not).
+    const char *te = bl_http_request_header(r, "Transfer-Encoding");
+    if (((p->flags & F_TRANSFER_ENCODING) && !(p->flags & F_CHUNKED)) ||
+        (te && strcasecmp(te, "chunked")))
         return 501;
     const char *expect = bl_http_request_header(r, "Expect");
     if (expect && strcasecmp(expect, "100-continue"))
@@ -417,6 +425,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
     if (c->responded) {
         c->discarded += len;
         if (c->discarded > DISCARD_MAX) {
+            c->keep_alive = false;
             c->parse_status = -1; // close without another response
             return HPE_USER;
         }
@@ -466,11 +475,15 @@ static void access_log(bl_conn_t *c)
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    // The target is printable ASCII (checked); it is cut, never passed through as is.
-    int n = snprintf(line, sizeof(line), "%s %s %s \"%s %.512s HTTP/1.%d\" %d %llu %llu %lds\n",
-                     when, c->peer, c->tls ? "tls" : "plain", c->req.method,
-                     c->req.target ? c->req.target : "-", c->req.version_minor, c->status,
-                     (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
+    // The target may be a refused one: only printable ASCII of it gets into the log.
+    char target[513];
+    size_t t = 0;
+    for (const char *s = c->req.target ? c->req.target : "-"; *s && t < sizeof(target) - 1; s++)
+        target[t++] = (unsigned char)*s > 0x20 && (unsigned char)*s < 0x7f ? *s : '?';
+    target[t] = '\0';
+    int n = snprintf(line, sizeof(line), "%s %s %s \"%s %s HTTP/1.%d\" %d %llu %llu %lds\n", when,
+                     c->peer, c->tls ? "tls" : "plain", c->req.method, target, c->req.version_minor,
+                     c->status, (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
                      (long)(now - c->request_start));
     if (n > 0) {
         ssize_t w = write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
@@ -754,8 +767,12 @@ void bl_conn_respond(bl_conn_t *c, int status, const char *content_type, struct 
     c->responded = true;
     c->status = status;
     // An answer before the body was read: the rest is drained, then the connection closes.
+    // An answer before the body ended (IPP answers once the attribute block is framed, often
+    // in the same read as the last body byte): the rest of the body is drained. The
+    // connection stays open unless a known rest is too big to drain (or draining later fails).
     bool early = !c->body_done && c->req.has_body;
-    if (early)
+    if (early && !c->req.chunked && c->req.content_length > c->bytes_in &&
+        c->req.content_length - c->bytes_in > DISCARD_MAX)
         c->keep_alive = false;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     size_t len = body ? evbuffer_get_length(body) : 0;

@@ -12,7 +12,9 @@
 #include "server/spool.h"
 #include "server/store.h"
 
+#include <assert.h>
 #include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,13 +54,20 @@ bl_job_t *bl_job_create(bl_printer_t *printer, const bl_job_params_t *params)
     bl_uuid_make(job->uuid, sizeof(job->uuid));
     job->state = BL_JOB_PENDING;
     job->created = bl_system_now();
+    job->refs = 1;
     return job;
 }
 
-void bl_job_delete(bl_job_t *job)
+void bl_job_ref(bl_job_t *job)
 {
-    if (!job)
+    job->refs++;
+}
+
+void bl_job_unref(bl_job_t *job)
+{
+    if (!job || --job->refs > 0)
         return;
+    assert(!job->registered && !job->runner);
     if (job->writer)
         bl_spool_writer_abort(job->writer);
     free(job);
@@ -220,6 +229,7 @@ static bl_job_t *job_from_row(bl_system_t *sys, sqlite3_stmt *st)
         return NULL;
     bl_job_params_t *p = &job->params;
     char reasons[BL_JOB_MAX_REASONS * 48];
+    job->refs = 1;
     job->sys = sys;
     job->id = sqlite3_column_int(st, 0);
     copy_col(st, 1, job->uuid, sizeof(job->uuid));
@@ -290,15 +300,21 @@ void bl_job_visit_history(bl_system_t *sys, const char *printer, const char *use
     if (user)
         sqlite3_bind_text(st, 2, user, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 3, limit > 0 ? limit : -1);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         bl_job_t *job = job_from_row(sys, st);
         if (!job)
             break;
         bool more = fn(arg, job);
-        bl_job_delete(job);
-        if (!more)
+        bl_job_unref(job);
+        if (!more) {
+            rc = SQLITE_DONE;
             break;
+        }
     }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        bl_log(BL_LOG_ERROR, "store: reading the job history failed: %s",
+               sqlite3_errmsg(bl_store_db(sys->store)));
     sqlite3_reset(st);
 }
 
@@ -379,7 +395,8 @@ void bl_job_set_state(bl_job_t *job, bl_job_state_t state, const char *reason, c
         bl_printer_t *p = job->printer;
         if (p && p->active_job == job)
             p->active_job = NULL;
-        free(job);
+        // The active list's reference; a request that still uses the job keeps its own.
+        bl_job_unref(job);
         if (p)
             bl_printer_schedule(p);
     }
@@ -390,6 +407,7 @@ static bool job_add_registered(bl_job_t *job)
     if (!active_add(job))
         return false;
     job->registered = true;
+    bl_job_ref(job); // the active list's
     return bl_job_save(job);
 }
 
@@ -403,10 +421,12 @@ static void on_job_durable(void *arg, bool ok)
 {
     done_ctx_t *d = arg;
     bl_job_t *job = d->job;
+    bl_printer_t *p = job->registered ? job->printer : NULL;
     d->cb(d->arg, job, ok);
     free(d);
-    if (ok && job->printer)
-        bl_printer_schedule(job->printer);
+    bl_job_unref(job);
+    if (ok && p)
+        bl_printer_schedule(p);
 }
 
 static void after_commit(bl_job_t *job, bl_job_done_cb cb, void *arg)
@@ -417,12 +437,14 @@ static void after_commit(bl_job_t *job, bl_job_done_cb cb, void *arg)
         return;
     }
     *d = (done_ctx_t){job, cb, arg};
+    bl_job_ref(job); // until the callback has run
     bl_store_after_commit(job->sys->store, on_job_durable, d);
 }
 
 void bl_job_register(bl_job_t *job, bl_job_done_cb cb, void *arg)
 {
     bl_job_add_reason(job, "job-incoming");
+    job->doc_deadline = bl_system_now() + job->sys->config->multiple_operation_timeout;
     if (!job_add_registered(job)) {
         cb(arg, job, false);
         return;
@@ -504,9 +526,10 @@ void bl_job_doc_abort(bl_job_t *job)
         bl_spool_writer_abort(job->writer);
         job->writer = NULL;
     }
-    job->doc_state = BL_DOC_NONE;
-    if (!job->registered)
-        free(job);
+    if (!bl_job_is_terminal(job))
+        job->doc_state = BL_DOC_NONE;
+    // A job that waits for its document again gets the full multiple-operation time-out.
+    job->doc_deadline = bl_system_now() + job->sys->config->multiple_operation_timeout;
 }
 
 void bl_job_close(bl_job_t *job)
@@ -568,6 +591,19 @@ static bool spool_owned(bl_system_t *sys, const char *name)
     return job && job->doc_state == BL_DOC_SPOOLED;
 }
 
+static int rm_tree_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    return ftw->level > 0 ? remove(path) : 0;
+}
+
+// Filter TMPDIRs left by a blattd that was killed: nothing runs yet, they all go.
+static void sweep_tmp(bl_system_t *sys)
+{
+    nftw(sys->tmp_dir, rm_tree_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void sweep_spool(bl_system_t *sys)
 {
     DIR *dir = opendir(sys->spool_dir);
@@ -585,12 +621,30 @@ static void sweep_spool(bl_system_t *sys)
     closedir(dir);
 }
 
+void bl_job_expire(bl_system_t *sys)
+{
+    time_t now = bl_system_now();
+    for (size_t i = 0; i < sys->num_active;) {
+        bl_job_t *job = sys->active[i];
+        if (job->doc_state != BL_DOC_NONE || bl_job_is_terminal(job) || now < job->doc_deadline ||
+            job->refs > 1) {
+            i++; // a document is on its way (refs > 1) or there is time left
+            continue;
+        }
+        bl_log(BL_LOG_INFO, "job %d: no document came within %d s", job->id,
+               sys->config->multiple_operation_timeout);
+        bl_job_set_state(job, BL_JOB_ABORTED, "aborted-by-system",
+                         "no document came within multiple-operation-time-out");
+    }
+}
+
 bool bl_job_resume_all(bl_system_t *sys)
 {
     sqlite3_stmt *st = bl_store_stmt(sys->store, "SELECT max(id) FROM jobs");
     if (!st || sqlite3_step(st) != SQLITE_ROW)
         return false;
-    sys->next_job_id = sqlite3_column_int(st, 0) + 1;
+    sqlite3_int64 max_id = sqlite3_column_int64(st, 0);
+    sys->next_job_id = max_id >= 0x7ffffff0 ? 0x7ffffff0 : (int)max_id + 1;
     sqlite3_reset(st);
 
     static char sql[512];
@@ -612,6 +666,8 @@ bool bl_job_resume_all(bl_system_t *sys)
             job->state = BL_JOB_PENDING;
             bl_job_remove_reason(job, "job-printing");
         }
+        if (job->doc_state == BL_DOC_NONE)
+            job->doc_deadline = bl_system_now() + job->sys->config->multiple_operation_timeout;
         // Canceled while printing, and blattd stopped before the filters did.
         if (bl_job_has_reason(job, "processing-to-stop-point"))
             job->cancel_requested = true;
@@ -643,6 +699,7 @@ bool bl_job_resume_all(bl_system_t *sys)
     }
     free(dropped);
     sweep_spool(sys);
+    sweep_tmp(sys);
     if (resumed)
         bl_log(BL_LOG_INFO, "resumed %zu unfinished jobs (%zu ended)", resumed, num_dropped);
     return true;

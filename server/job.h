@@ -40,9 +40,9 @@ typedef struct bl_job_params {
     char sides[32];
     char color_mode[32];
     char media[128];
-    int resolution; // dpi, 0 = device default
-    int quality;    // 3..5, 0 = default
-    bool hold;      // job-hold-until=indefinite or the queue holds
+    int resolution;        // dpi, 0 = device default
+    int quality;           // 3..5, 0 = default
+    bool hold;             // job-hold-until=indefinite or the queue holds
     char page_ranges[128]; // "1-3,5" (validated, ascending), "" = all pages
 } bl_job_params_t;
 
@@ -65,8 +65,10 @@ struct bl_job {
     bl_doc_state_t doc_state;
     uint64_t doc_size;
     int attempts;
-    bool registered; // in sys->active and in the database
-    bool history;    // loaded from the database, caller frees with bl_job_delete
+    int refs;            // see bl_job_ref()
+    time_t doc_deadline; // no document by then: aborted (Create-Job without Send-Document)
+    bool registered;     // in sys->active and in the database
+    bool history;        // loaded from the database for one look-up: the caller unrefs it
     bool cancel_requested;
     bl_spool_writer_t *writer; // while the document streams in
     bl_runner_t *runner;       // while the pipeline runs
@@ -75,17 +77,21 @@ struct bl_job {
 
 typedef void (*bl_job_done_cb)(void *arg, bl_job_t *job, bool ok);
 
-// A new job for printer (not yet visible; id assigned). Caller owns until registered.
+// A new job for printer (not yet visible; id assigned), with one reference for the caller.
 bl_job_t *bl_job_create(bl_printer_t *printer, const bl_job_params_t *params);
-// Frees an unregistered or history job.
-void bl_job_delete(bl_job_t *job);
+// Jobs are reference-counted: the active list holds one while the job is registered, and
+// anyone who keeps a job across a loop pass (a request uploading its document, a commit
+// callback) holds one. A job that ends is taken off the active list at once; its memory goes
+// with the last reference.
+void bl_job_ref(bl_job_t *job);
+void bl_job_unref(bl_job_t *job);
 // Makes a document-less job (Create-Job) visible and durable; cb after commit.
 void bl_job_register(bl_job_t *job, bl_job_done_cb cb, void *arg);
 // Document streaming: open the encrypted spool file, append, finish (durable, then cb).
 bool bl_job_doc_open(bl_job_t *job);
 bool bl_job_doc_write(bl_job_t *job, const void *data, size_t len);
 void bl_job_doc_finish(bl_job_t *job, bl_job_done_cb cb, void *arg);
-// Drops a document upload that did not complete; unregistered jobs are freed.
+// Drops a document upload that did not complete (the caller still holds its reference).
 void bl_job_doc_abort(bl_job_t *job);
 // Close-Job on a job without document: it ends (aborted, no document).
 void bl_job_close(bl_job_t *job);
@@ -110,6 +116,8 @@ void bl_job_remove_reason(bl_job_t *job, const char *reason);
 bool bl_job_has_reason(const bl_job_t *job, const char *reason);
 // Writes the job's row (inside the loop pass's transaction).
 bool bl_job_save(bl_job_t *job);
+// Aborts jobs that have waited for their document longer than MultipleOperationTimeout.
+void bl_job_expire(bl_system_t *sys);
 // Resumes unfinished jobs after a restart; removes spool files no job owns.
 bool bl_job_resume_all(bl_system_t *sys);
 // Job state keyword ("pending", ...).

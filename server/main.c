@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +31,8 @@ typedef struct daemon_ctx {
     bl_http_server_t *http;
     bl_http_server_t *local;
     struct event *sig_term, *sig_int, *sig_hup, *exit_timer;
+    int exit_ticks;
+    SSL_CTX *tls;
 } daemon_ctx_t;
 
 static void usage(FILE *fp)
@@ -43,12 +46,19 @@ static void usage(FILE *fp)
             BL_SYSCONFDIR);
 }
 
+// Polls for the filters to stop after a stop signal: up to 5 s, then the loop ends anyway
+// (jobs still running then stay pending in the database and print after the next start).
 static void on_exit_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     daemon_ctx_t *d = arg;
-    event_base_loopbreak(d->base);
+    if (bl_runner_count() == 0 || ++d->exit_ticks >= 50) {
+        event_base_loopbreak(d->base);
+        return;
+    }
+    struct timeval tv = {0, 100000};
+    event_add(d->exit_timer, &tv);
 }
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
@@ -61,7 +71,7 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
     bl_http_server_close_listeners(d->local);
     bl_system_shutdown(d->sys);
     // Pipelines get a moment to exit; their jobs stay pending and resume at the next start.
-    struct timeval tv = {1, 0};
+    struct timeval tv = {0, 50000};
     event_add(d->exit_timer, &tv);
 }
 
@@ -103,6 +113,7 @@ static bool open_listeners(daemon_ctx_t *d, bl_config_t *c)
     SSL_CTX *tls = bl_tls_context_create(cert, key, d->sys->server_name);
     if (!tls)
         return false;
+    d->tls = tls;
     d->http = bl_http_server_create(d->base, &limits, tls, bl_router_handler(), d->sys);
     d->local = bl_http_server_create(d->base, &limits, NULL, bl_router_handler(), d->sys);
     if (!d->http || !d->local)
@@ -144,9 +155,8 @@ static bool check_installation(const bl_config_t *c)
         ok = false;
     }
     bl_graph_delete(g);
-    const char *dirs[][2] = {{"FilterDir", c->filter_dir},
-                             {"BackendDir", c->backend_dir},
-                             {"HelperDir", c->helper_dir}};
+    const char *dirs[][2] = {
+        {"FilterDir", c->filter_dir}, {"BackendDir", c->backend_dir}, {"HelperDir", c->helper_dir}};
     for (size_t i = 0; i < 3; i++) {
         struct stat st;
         if (stat(dirs[i][1], &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -160,8 +170,7 @@ static bool check_installation(const bl_config_t *c)
         const char *dir = p->device_uri + 7;
         struct stat st;
         if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK) != 0) {
-            fprintf(stderr, "blattd: printer %s: %s is not a writable directory\n", p->name,
-                    dir);
+            fprintf(stderr, "blattd: printer %s: %s is not a writable directory\n", p->name, dir);
             ok = false;
         }
     }
@@ -186,6 +195,28 @@ static bool daemonize(void)
     return true;
 }
 
+// Every connection is a descriptor: raise the soft limit towards MaxConnections (the hard
+// limit permitting), and warn when MaxConnections cannot be reached.
+static void raise_nofile(bl_config_t *c)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = (rlim_t)c->max_connections + 256;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want && rl.rlim_cur > 128) {
+        // Keep descriptors for spool files, the database and filter pipes: refuse more
+        // connections with 503 instead of running out.
+        int max = (int)rl.rlim_cur - 96;
+        bl_log(BL_LOG_WARN, "only %llu file descriptors: MaxConnections lowered from %d to %d",
+               (unsigned long long)rl.rlim_cur, c->max_connections, max);
+        c->max_connections = max;
+    }
+}
+
 static int run(bl_config_t *config, bool foreground)
 {
     daemon_ctx_t d = {0};
@@ -200,6 +231,7 @@ static int run(bl_config_t *config, bool foreground)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile(config);
     d.sys = bl_system_create(d.base, config);
     if (!d.sys || !open_listeners(&d, config)) {
         bl_log(BL_LOG_ERROR, "start-up failed");
@@ -216,6 +248,7 @@ static int run(bl_config_t *config, bool foreground)
     event_base_dispatch(d.base);
     bl_http_server_delete(d.http);
     bl_http_server_delete(d.local);
+    SSL_CTX_free(d.tls);
     bl_system_delete(d.sys);
     event_free(d.sig_term);
     event_free(d.sig_int);

@@ -31,8 +31,9 @@
 typedef struct pipeline {
     bl_job_t *job;
     bl_spool_reader_t *reader;
-    char last_error[256];
-    bool device_counters; // the backend reported counters from the device
+    char last_error[256];         // the feed's (spool) error
+    char errors[MAX_STAGES][256]; // the last ERROR: line of each stage
+    bool device_counters;         // the backend reported counters from the device
     char *argv[MAX_STAGES][NUM_ARGS + 1];
     char *envp[MAX_STAGES][NUM_ENV + 1];
     char paths[MAX_STAGES][1024];
@@ -105,7 +106,8 @@ static void on_status(void *ctx, size_t stage, const bl_status_t *st)
         }
         break;
     case BL_STATUS_ERROR:
-        snprintf(pl->last_error, sizeof(pl->last_error), "%s", st->message);
+        if (stage < MAX_STAGES)
+            snprintf(pl->errors[stage], sizeof(pl->errors[stage]), "%s", st->message);
         bl_log(BL_LOG_WARN, "job %d: stage %zu: %s", job->id, stage, st->message);
         break;
     case BL_STATUS_INFO:
@@ -158,7 +160,11 @@ static void end_failed(pipeline_t *pl, const bl_runner_result_t *res)
     size_t last = res->num_stages - 1;
     int fs = res->failed_stage;
     int code = res->exit_code[fs];
-    const char *err = pl->last_error;
+    // The blamed stage's own words; else the first stage that said something (a later stage
+    // that only saw its input end says less about the cause).
+    const char *err = pl->errors[fs];
+    for (size_t i = 0; !err[0] && i < res->num_stages; i++)
+        err = pl->errors[i];
     char msg[400];
     if ((size_t)fs == last && (code == 4 || code == 6 || code == 7)) {
         bl_job_add_reason(job, "job-queued");

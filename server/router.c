@@ -24,7 +24,9 @@ typedef struct route {
     bl_system_t *sys;
     bl_conn_t *conn;
     bl_ipp_req_t *ipp;
-    struct evbuffer *head; // attribute block being collected
+    uint8_t *head; // attribute block being collected (when it spans body chunks)
+    size_t head_len, head_cap;
+    bl_frame_state_t fs; // where framing stopped: every byte is scanned once
     bool framed, want_doc, responded;
 } route_t;
 
@@ -33,8 +35,7 @@ static void route_free(route_t *r)
     if (!r)
         return;
     bl_ipp_req_delete(r->ipp);
-    if (r->head)
-        evbuffer_free(r->head);
+    free(r->head);
     free(r);
 }
 
@@ -126,15 +127,36 @@ static void on_request(void *app, bl_conn_t *c, const bl_http_request_t *req)
     if (r) {
         r->sys = sys;
         r->conn = c;
-        r->head = evbuffer_new();
+        r->head = NULL;
         r->ipp = bl_ipp_req_create(sys, &peer, req->path, on_ipp_response, r);
     }
-    if (!r || !r->head || !r->ipp) {
+    if (!r || !r->ipp) {
         route_free(r);
         bl_conn_respond_text(c, 503, "out of memory");
         return;
     }
     bl_conn_set_userdata(c, r);
+}
+
+// Keeps body bytes of an attribute block that spans chunks (doubling, bounded by the cap).
+static bool head_append(route_t *r, const uint8_t *data, size_t len, size_t max)
+{
+    if (r->head_len + len > r->head_cap) {
+        size_t cap = r->head_cap ? r->head_cap : 4096;
+        while (cap < r->head_len + len)
+            cap *= 2;
+        // The scan stops at max, so no more than max plus one chunk is ever held.
+        if (cap > max + 2 * len + 65536)
+            cap = max + 2 * len + 65536;
+        uint8_t *p = realloc(r->head, cap);
+        if (!p)
+            return false;
+        r->head = p;
+        r->head_cap = cap;
+    }
+    memcpy(r->head + r->head_len, data, len);
+    r->head_len += len;
+    return true;
 }
 
 // Feeds bytes of the IPP message; frames the attribute block first.
@@ -149,13 +171,26 @@ static void on_body(void *app, bl_conn_t *c, const uint8_t *data, size_t len)
             r->want_doc = false;
         return;
     }
-    evbuffer_add(r->head, data, len);
-    size_t have = evbuffer_get_length(r->head), block = 0;
-    const uint8_t *buf = evbuffer_pullup(r->head, -1);
-    bl_frame_result_t fr =
-        bl_ipp_frame_scan(buf, have, sys->config->max_ipp_attributes_size, &block);
-    if (fr == BL_FRAME_NEED_MORE)
+    // Scan in place when the block starts in this chunk; collect only what spans chunks.
+    const uint8_t *buf = data;
+    size_t have = len, block = 0, max = sys->config->max_ipp_attributes_size;
+    if (r->head_len) {
+        if (!head_append(r, data, len, max)) {
+            bl_conn_respond_text(c, 503, "out of memory");
+            r->responded = true;
+            return;
+        }
+        buf = r->head;
+        have = r->head_len;
+    }
+    bl_frame_result_t fr = bl_ipp_frame_scan_resume(&r->fs, buf, have, max, &block);
+    if (fr == BL_FRAME_NEED_MORE) {
+        if (!r->head_len && !head_append(r, data, len, max)) {
+            bl_conn_respond_text(c, 503, "out of memory");
+            r->responded = true;
+        }
         return;
+    }
     r->framed = true;
     if (fr == BL_FRAME_TOO_BIG) {
         r->responded = true;
@@ -171,8 +206,9 @@ static void on_body(void *app, bl_conn_t *c, const uint8_t *data, size_t len)
     // `r` may have responded already; the document bytes that came with the block go on.
     if (r->want_doc && have > block && !bl_ipp_req_document(r->ipp, buf + block, have - block))
         r->want_doc = false;
-    evbuffer_free(r->head);
+    free(r->head);
     r->head = NULL;
+    r->head_len = r->head_cap = 0;
 }
 
 static void on_body_end(void *app, bl_conn_t *c)

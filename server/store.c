@@ -52,6 +52,28 @@ static void on_commit_due(evutil_socket_t fd, short what, void *arg);
 
 #define SCHEMA_VERSION 1
 
+// A damaged database must not look like an empty one: check it before anything else.
+static bool check_integrity(bl_store_t *store, const char *path)
+{
+    sqlite3_stmt *st = NULL;
+    bool ok = sqlite3_prepare_v2(store->db, "PRAGMA quick_check(3)", -1, &st, NULL) == SQLITE_OK;
+    char what[300] = "";
+    int rc = SQLITE_ERROR;
+    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        if (t && strcmp(t, "ok") && !what[0])
+            snprintf(what, sizeof(what), "%s", t);
+    }
+    if (rc != SQLITE_DONE && !what[0])
+        snprintf(what, sizeof(what), "%s", sqlite3_errmsg(store->db));
+    sqlite3_finalize(st);
+    if (!what[0])
+        return true;
+    bl_log(BL_LOG_ERROR, "store: %s is damaged (%s); restore it from a backup or move it away",
+           path, what);
+    return false;
+}
+
 // Brings a database made by an older blattd to SCHEMA_VERSION (user_version counts steps).
 static bool migrate(bl_store_t *store)
 {
@@ -67,8 +89,8 @@ static bool migrate(bl_store_t *store)
         has_jobs = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     if (version > SCHEMA_VERSION) {
-        bl_log(BL_LOG_ERROR, "store: the database is from a newer blattd (schema %d > %d)",
-               version, SCHEMA_VERSION);
+        bl_log(BL_LOG_ERROR, "store: the database is from a newer blattd (schema %d > %d)", version,
+               SCHEMA_VERSION);
         return false;
     }
     // Version 1: jobs.page_ranges.
@@ -96,8 +118,8 @@ bl_store_t *bl_store_open(const char *path, struct event_base *base)
     sqlite3_busy_timeout(store->db, 5000);
     if (!bl_store_exec(store, "PRAGMA journal_mode=WAL") ||
         !bl_store_exec(store, "PRAGMA synchronous=FULL") ||
-        !bl_store_exec(store, "PRAGMA foreign_keys=ON") || !migrate(store) ||
-        !bl_store_exec(store, schema)) {
+        !bl_store_exec(store, "PRAGMA foreign_keys=ON") || !check_integrity(store, path) ||
+        !migrate(store) || !bl_store_exec(store, schema)) {
         bl_store_close(store);
         return NULL;
     }

@@ -14,6 +14,7 @@
 #include "server/store.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +134,17 @@ static bool create_printers(bl_system_t *sys)
     return true;
 }
 
+#define TICK_SECONDS 2
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    bl_system_t *sys = arg;
+    if (!sys->shutting_down)
+        bl_job_expire(sys);
+}
+
 bl_system_t *bl_system_create(struct event_base *base, bl_config_t *config)
 {
     bl_system_t *sys = calloc(1, sizeof(*sys));
@@ -154,6 +166,12 @@ bl_system_t *bl_system_create(struct event_base *base, bl_config_t *config)
     }
     load_uuid(sys);
     bl_store_commit(sys->store);
+    sys->tick = event_new(base, -1, EV_PERSIST, on_tick, sys);
+    struct timeval tv = {TICK_SECONDS, 0};
+    if (!sys->tick || event_add(sys->tick, &tv) != 0) {
+        bl_system_delete(sys);
+        return NULL;
+    }
     for (size_t i = 0; i < sys->num_printers; i++) {
         bl_printer_probe(sys->printers[i]);
         bl_printer_schedule(sys->printers[i]);
@@ -187,13 +205,19 @@ void bl_system_delete(bl_system_t *sys)
 {
     if (!sys)
         return;
+    if (sys->tick)
+        event_free(sys->tick);
     if (sys->store)
         bl_store_commit(sys->store);
     for (size_t i = 0; i < sys->num_printers; i++)
         bl_printer_delete(sys->printers[i]);
     free(sys->printers);
-    for (size_t i = 0; i < sys->num_active; i++)
-        bl_job_delete(sys->active[i]);
+    for (size_t i = 0; i < sys->num_active; i++) {
+        bl_job_t *job = sys->active[i];
+        job->registered = false;
+        job->runner = NULL; // the loop is gone: no pipeline comes back
+        bl_job_unref(job);
+    }
     free(sys->active);
     bl_store_close(sys->store);
     bl_kek_delete(sys->kek);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 struct event_base;
+struct event;
 typedef struct bl_config bl_config_t;
 typedef struct bl_store bl_store_t;
 typedef struct bl_kek bl_kek_t;
@@ -33,6 +34,7 @@ typedef struct bl_system {
     char *spool_dir;   // owned: StateDir/spool
     char *tmp_dir;     // owned: StateDir/tmp (per-job private TMPDIRs for filters)
     bool shutting_down;
+    struct event *tick; // housekeeping every few seconds (expired jobs, retention)
 } bl_system_t;
 
 // Opens state (StateDir, database, keys, format graph), creates the queues and resumes jobs.

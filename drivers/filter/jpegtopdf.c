@@ -150,6 +150,11 @@ int main(int argc, char **argv)
         free(jpeg);
         return BL_EXIT_FAILED;
     }
+    if (!bl_jpeg_has_eoi(jpeg, len)) {
+        bl_drv_msg("ERROR", "the JPEG is truncated (no end-of-image marker)");
+        free(jpeg);
+        return BL_EXIT_FAILED;
+    }
     bl_drv_msg("DEBUG", "JPEG %ux%u, %d components%s", info.width, info.height, info.components,
                info.progressive ? ", progressive" : "");
     bl_drv_msg("PAGE", "total 1");

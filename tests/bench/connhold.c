@@ -66,7 +66,8 @@ int main(int argc, char **argv)
     const char *host = argv[1];
     int port = atoi(argv[2]), nidle = atoi(argv[3]), nslow = atoi(argv[4]);
     int seconds = atoi(argv[5]);
-    int *idle = calloc((size_t)nidle + 1, sizeof(int)), *slow = calloc((size_t)nslow + 1, sizeof(int));
+    int *idle = calloc((size_t)nidle + 1, sizeof(int)),
+        *slow = calloc((size_t)nslow + 1, sizeof(int));
     for (int i = 0; i < nidle; i++) {
         idle[i] = dial(host, port);
         if (idle[i] < 0 || warm_up(idle[i]) != 0) {

@@ -7,8 +7,8 @@
 //
 //   ippload [-c CLIENTS] [-n REQUESTS] [-o OP] [-f FILE] [-j JOB-ID] [-l LIMIT] [-w WHICH] URI
 //   OP: print (Print-Job of FILE), create-cancel (Create-Job + Cancel-Job: a finished job
-//   without a document), print-cancel (Print-Job + Cancel-Job), get-jobs, get-job (Get-Job-Attributes of JOB-ID), get-printer,
-//   get-printers (CUPS-Get-Printers).
+//   without a document), print-cancel (Print-Job + Cancel-Job), get-jobs, get-job
+//   (Get-Job-Attributes of JOB-ID), get-printer, get-printers (CUPS-Get-Printers).
 #include <cups/cups.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -81,9 +81,8 @@ static int print_job_id(const load_t *l, http_t *http)
     }
     ipp_t *resp = cupsGetResponse(http, l->resource);
     ipp_attribute_t *a = resp ? ippFindAttribute(resp, "job-id", IPP_TAG_INTEGER) : NULL;
-    int id = resp && ippGetStatusCode(resp) <= IPP_STATUS_OK_CONFLICTING && a
-                 ? ippGetInteger(a, 0)
-                 : 0;
+    int id =
+        resp && ippGetStatusCode(resp) <= IPP_STATUS_OK_CONFLICTING && a ? ippGetInteger(a, 0) : 0;
     ippDelete(resp);
     ippDelete(req);
     return id;
@@ -153,8 +152,8 @@ static bool do_one(const load_t *l, http_t *http)
 static void *client(void *arg)
 {
     load_t *l = arg;
-    http_encryption_t enc = strcmp(l->scheme, "ipps") ? HTTP_ENCRYPTION_IF_REQUESTED
-                                                      : HTTP_ENCRYPTION_ALWAYS;
+    http_encryption_t enc =
+        strcmp(l->scheme, "ipps") ? HTTP_ENCRYPTION_IF_REQUESTED : HTTP_ENCRYPTION_ALWAYS;
     http_t *http = httpConnect2(l->host, l->port, NULL, AF_UNSPEC, enc, 1, 30000, NULL);
     for (;;) {
         pthread_mutex_lock(&l->lock);
@@ -206,25 +205,41 @@ int main(int argc, char **argv)
     int opt;
     while ((opt = getopt(argc, argv, "c:n:o:f:j:l:w:")) != -1) {
         switch (opt) {
-        case 'c': l.clients = atoi(optarg); break;
-        case 'n': l.requests = atoi(optarg); break;
-        case 'o': l.op = optarg; break;
-        case 'f': file = optarg; break;
-        case 'j': l.job_id = atoi(optarg); break;
-        case 'l': l.limit = atoi(optarg); break;
-        case 'w': l.which = optarg; break;
-        default: return 2;
+        case 'c':
+            l.clients = atoi(optarg);
+            break;
+        case 'n':
+            l.requests = atoi(optarg);
+            break;
+        case 'o':
+            l.op = optarg;
+            break;
+        case 'f':
+            file = optarg;
+            break;
+        case 'j':
+            l.job_id = atoi(optarg);
+            break;
+        case 'l':
+            l.limit = atoi(optarg);
+            break;
+        case 'w':
+            l.which = optarg;
+            break;
+        default:
+            return 2;
         }
     }
     if (optind + 1 != argc || l.clients < 1 || l.requests < 1 ||
         (!strncmp(l.op, "print", 5) && (!file || !map_doc(&l, file)))) {
-        fprintf(stderr, "usage: ippload [-c N] [-n N] [-o OP] [-f FILE] [-j ID] [-l N] [-w W] URI\n");
+        fprintf(stderr,
+                "usage: ippload [-c N] [-n N] [-o OP] [-f FILE] [-j ID] [-l N] [-w W] URI\n");
         return 2;
     }
     l.uri = argv[optind];
     char user[64];
-    if (httpSeparateURI(HTTP_URI_CODING_ALL, l.uri, l.scheme, sizeof(l.scheme), user,
-                        sizeof(user), l.host, sizeof(l.host), &l.port, l.resource,
+    if (httpSeparateURI(HTTP_URI_CODING_ALL, l.uri, l.scheme, sizeof(l.scheme), user, sizeof(user),
+                        l.host, sizeof(l.host), &l.port, l.resource,
                         sizeof(l.resource)) < HTTP_URI_STATUS_OK)
         return 2;
     l.lat = calloc((size_t)l.requests, sizeof(*l.lat));
