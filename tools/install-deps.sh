@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
  libcups2-dev libevent-dev node-llhttp libjansson-dev libsqlite3-dev libssl-dev
- libxml2-dev libavahi-client-dev libargon2-dev libcmocka-dev
+ libxml2-dev libavahi-client-dev libargon2-dev libcmocka-dev libseccomp-dev
  cups-ipp-utils cups-client cups-daemon qpdf ghostscript mandoc dbus
  sqlite3 curl clang clang-format libclang-rt-14-dev cppcheck openssl procps zlib1g-dev
  file perl"
