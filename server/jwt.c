@@ -484,16 +484,15 @@ static void jws_clear(jws_t *j)
 }
 
 // Decodes one base64url JSON object part; NULL with the reason in *reason.
-static json_t *decode_json_part(const char *s, size_t len, size_t max, const char *what,
-                                const char **reason)
+static json_t *decode_json_part(const char *s, size_t len, bool header, const char **reason)
 {
     static const char *const bad_b64[] = {"bad base64url in header", "bad base64url in payload"};
     static const char *const bad_json[] = {"header is not a JSON object",
                                            "payload is not a JSON object"};
     static const char *const dup[] = {"duplicate key in header", "duplicate key in payload"};
-    int w = strcmp(what, "header") == 0 ? 0 : 1;
+    int w = header ? 0 : 1;
     size_t n = 0;
-    uint8_t *raw = b64url_decode(s, len, max, &n);
+    uint8_t *raw = b64url_decode(s, len, header ? HEADER_MAX : PAYLOAD_MAX, &n);
     if (!raw) {
         *reason = bad_b64[w];
         return NULL;
@@ -534,10 +533,9 @@ static bool jws_parse(const char *token, jws_t *j, const char **reason)
     }
     j->signing_input = token;
     j->signing_len = (size_t)(d2 - token);
-    j->header = decode_json_part(token, (size_t)(d1 - token), HEADER_MAX, "header", reason);
+    j->header = decode_json_part(token, (size_t)(d1 - token), true, reason);
     if (j->header)
-        j->payload =
-            decode_json_part(d1 + 1, (size_t)(d2 - d1 - 1), PAYLOAD_MAX, "payload", reason);
+        j->payload = decode_json_part(d1 + 1, (size_t)(d2 - d1 - 1), false, reason);
     if (j->payload) {
         j->sig = b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - token), SIG_MAX, &j->sig_len);
         if (!j->sig)
