@@ -4,7 +4,8 @@ noinst_LIBRARIES += drivers/libbldrivers.a
 drivers_libbldrivers_a_SOURCES = \
 	drivers/status.c drivers/status.h \
 	drivers/runner.c drivers/runner.h \
-	drivers/graph.c drivers/graph.h
+	drivers/graph.c drivers/graph.h \
+	drivers/sandbox.c drivers/sandbox.h
 drivers_libbldrivers_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBEVENT_CFLAGS)
 
 # Shared code of the separate programs (drivers-private.h).
@@ -45,6 +46,12 @@ drivers_backend_socket_LDADD = $(BL_DRV_LIBS)
 drivers_backend_file_SOURCES = drivers/backend/file.c
 drivers_backend_file_CPPFLAGS = $(drivers_libbldrv_a_CPPFLAGS)
 drivers_backend_file_LDADD = $(BL_DRV_LIBS)
+
+# The sandbox every filter and backend starts through (drivers/sandbox.h).
+helper_PROGRAMS += drivers/blatt-exec
+drivers_blatt_exec_SOURCES = drivers/blatt-exec.c drivers/sandbox.h
+drivers_blatt_exec_CPPFLAGS = $(AM_CPPFLAGS) $(SECCOMP_CFLAGS)
+drivers_blatt_exec_LDADD = $(SECCOMP_LIBS)
 
 helper_PROGRAMS += drivers/probe
 drivers_probe_SOURCES = drivers/probe.c

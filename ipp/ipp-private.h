@@ -6,6 +6,7 @@
 #include "ipp/ipp.h"
 #include "server/inflate.h"
 #include "server/job.h"
+#include "server/policy.h"
 #include "server/printer.h"
 
 #include <cups/cups.h>
@@ -24,10 +25,16 @@ struct bl_ipp_req {
     ipp_t *request;  // owned
     ipp_t *response; // owned until handed to respond()
     ipp_op_t op;
-    bl_printer_t *printer; // target queue (borrowed), NULL for system/all
-    bool all_printers;     // printer-uri names the server root (CUPS-style Get-Jobs)
-    int job_id;            // target job id (job operations)
-    char user[256];
+    bl_printer_t *printer;     // target queue (borrowed), NULL for system/all
+    bool all_printers;         // printer-uri names the server root (CUPS-style Get-Jobs)
+    int job_id;                // target job id (job operations)
+    char user[256];            // the requester's subject (owns jobs); "" = anonymous
+    char user_name[256];       // for display (job-originating-user-name)
+    bl_identity_t id;          // from authentication (subject "" = none)
+    bool trust;                // a trust listener: requesting-user-name is believed
+    bool can_login;            // the connection offers a login scheme (a 401 makes sense)
+    bool needs_auth;           // anonymous, and the operation needs a login: the router sends 401
+    unsigned roles;            // BL_ROLE_* of the requester
     bl_job_t *doc_job;         // job receiving the document (Print-Job/Send-Document)
     bl_inflate_t *doc_inflate; // `compression` of the document data (owned)
     bool doc_failed;           // the document could not be stored; the answer is out
@@ -46,6 +53,11 @@ void bl_ipp_job_uri(const bl_ipp_req_t *req, const bl_job_t *job, char *buf, siz
 bool bl_ipp_wants(ipp_attribute_t *ra, const char *name, const char *group, bool dflt);
 // A keyword/name value is safe to keep (charset, length).
 bool bl_ipp_keyword_ok(const char *s, size_t max);
+
+// The requester owns job (a non-empty subject equal to the job's owner).
+bool bl_ipp_is_owner(const bl_ipp_req_t *req, const bl_job_t *job);
+// Records a refusal in the audit chain and answers status (not-authorized or forbidden).
+void bl_ipp_deny(bl_ipp_req_t *req, ipp_status_t status, const char *object, const char *why);
 
 // printer-ipp.c
 void bl_ipp_get_printer_attributes(bl_ipp_req_t *req);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "server/auth.h"
 #include "server/system.h"
 
 typedef struct bl_ipp_req bl_ipp_req_t;
@@ -26,12 +27,20 @@ typedef struct bl_ipp_peer {
     bool has_uid; // peer credentials of a Unix-socket client
     uid_t uid;
     bool content_coded; // the HTTP layer already removed a Content-Encoding
+    unsigned schemes;   // BL_SCHEME_* this connection may authenticate with
 } bl_ipp_peer_t;
 
 // A request for `path` (the HTTP request path). `respond` is called exactly once unless the
 // request is deleted first.
 bl_ipp_req_t *bl_ipp_req_create(bl_system_t *sys, const bl_ipp_peer_t *peer, const char *path,
                                 bl_ipp_respond_cb respond, void *arg);
+// Who is asking, from authentication (before bl_ipp_req_start). trust: requesting-user-name is
+// believed (a trust listener, anonymous id); can_login: the connection offers Basic or Bearer.
+void bl_ipp_req_set_identity(bl_ipp_req_t *req, const bl_identity_t *id, bool trust,
+                             bool can_login);
+// After the response callback: the requester was anonymous and the operation needs a login, so
+// the answer should be an HTTP 401 challenge rather than the IPP response.
+bool bl_ipp_req_needs_auth(const bl_ipp_req_t *req);
 // Handles the decoded attribute block (takes ownership of `request`). Returns true when the
 // operation wants the document bytes that follow (bl_ipp_req_document/..._end), false otherwise.
 bool bl_ipp_req_start(bl_ipp_req_t *req, ipp_t *request);

@@ -9,11 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_owner(const bl_ipp_req_t *req, const bl_job_t *job)
+// A record of what the requester did to a job, in the audit chain.
+static void audit_job(bl_ipp_req_t *req, const char *action, const bl_job_t *job)
 {
-    if (req->peer.has_uid && req->peer.uid == 0)
-        return true;
-    return !strcmp(req->user, job->params.user);
+    char object[64];
+    snprintf(object, sizeof(object), "job %d", job->id);
+    bl_system_audit(req->sys, req->user, req->address, action, object, "ok");
 }
 
 // The target job: active or from history (then *owned says the caller must delete it).
@@ -31,19 +32,13 @@ static bl_job_t *target_job(bl_ipp_req_t *req, bool *owned)
     return job;
 }
 
-// An active job that the requester owns, for operations that change it.
+// An active job for operations that change it (request.c has checked who may).
 static bl_job_t *own_active_job(bl_ipp_req_t *req)
 {
     bool owned;
     bl_job_t *job = target_job(req, &owned);
     if (!job)
         return NULL;
-    if (!is_owner(req, job)) {
-        bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_AUTHORIZED, "not your job");
-        if (owned)
-            bl_job_unref(job);
-        return NULL;
-    }
     if (owned || bl_job_is_terminal(job)) {
         bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_POSSIBLE, "job %d is already %s", job->id,
                           bl_job_state_string(job->state));
@@ -111,25 +106,34 @@ void bl_ipp_cancel_job(bl_ipp_req_t *req)
     if (!job)
         return;
     bl_log(BL_LOG_INFO, "job %d: canceled by %s", job->id, req->user);
-    bl_job_cancel(job, "job-canceled-by-user");
+    audit_job(req, "job-cancel", job);
+    bl_job_cancel(job,
+                  bl_ipp_is_owner(req, job) ? "job-canceled-by-user" : "job-canceled-by-operator");
 }
 
 void bl_ipp_cancel_my_jobs(bl_ipp_req_t *req)
 {
     bl_system_t *sys = req->sys;
+    // Cancel-Jobs and Purge-Jobs reach every job for operators; everybody else (and
+    // Cancel-My-Jobs) only their own.
+    bool all = req->op != IPP_OP_CANCEL_MY_JOBS &&
+               bl_policy_role_may(sys->policy, BL_OP_CANCEL_ALL, req->roles);
     // Collect first: canceling may remove jobs from the active list.
     int ids[1024];
     size_t n = 0;
     for (size_t i = 0; i < sys->num_active && n < 1024; i++) {
         bl_job_t *job = sys->active[i];
-        if ((!req->printer || job->printer == req->printer) &&
-            !strcmp(job->params.user, req->user) && !bl_job_is_terminal(job))
+        if ((!req->printer || job->printer == req->printer) && (all || bl_ipp_is_owner(req, job)) &&
+            !bl_job_is_terminal(job))
             ids[n++] = job->id;
     }
     for (size_t i = 0; i < n; i++) {
         bl_job_t *job = bl_job_find(sys, ids[i]);
-        if (job)
-            bl_job_cancel(job, "job-canceled-by-user");
+        if (!job)
+            continue;
+        audit_job(req, "job-cancel", job);
+        bl_job_cancel(job, bl_ipp_is_owner(req, job) ? "job-canceled-by-user"
+                                                     : "job-canceled-by-operator");
     }
 }
 
@@ -138,6 +142,8 @@ void bl_ipp_hold_job(bl_ipp_req_t *req)
     bl_job_t *job = own_active_job(req);
     if (job && !bl_job_hold(job))
         bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_POSSIBLE, "job %d cannot be held now", job->id);
+    else if (job)
+        audit_job(req, "job-hold", job);
 }
 
 void bl_ipp_release_job(bl_ipp_req_t *req)
@@ -145,6 +151,8 @@ void bl_ipp_release_job(bl_ipp_req_t *req)
     bl_job_t *job = own_active_job(req);
     if (job && !bl_job_release(job))
         bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_POSSIBLE, "job %d is not held", job->id);
+    else if (job)
+        audit_job(req, "job-release", job);
 }
 
 // Set-Job-Attributes: job-hold-until only (what `lp -i ID -H hold|resume` sends).
@@ -180,6 +188,8 @@ void bl_ipp_set_job_attributes(bl_ipp_req_t *req)
         (release && job->state == BL_JOB_HELD && !bl_job_release(job)))
         bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_POSSIBLE, "job %d cannot be changed now",
                           job->id);
+    else if (hold || release)
+        audit_job(req, hold ? "job-hold" : "job-release", job);
 }
 
 static void add_time(ipp_t *r, ipp_attribute_t *ra, const char *name, const char *date_name,
@@ -307,11 +317,12 @@ void bl_ipp_add_job_attrs(bl_ipp_req_t *req, bl_job_t *job, ipp_attribute_t *ra,
         bl_ipp_printer_uri(req, job->printer_name, uri, sizeof(uri));
         ippAddString(r, IPP_TAG_JOB, IPP_TAG_URI, "job-printer-uri", NULL, uri);
     }
-    if (bl_ipp_wants(ra, "job-name", "job-description", all))
+    // Others' job names are private: operators and auditors see metadata, never names.
+    if (bl_ipp_wants(ra, "job-name", "job-description", all) && bl_ipp_is_owner(req, job))
         ippAddString(r, IPP_TAG_JOB, IPP_TAG_NAME, "job-name", NULL, job->params.name);
     if (bl_ipp_wants(ra, "job-originating-user-name", "job-description", all))
         ippAddString(r, IPP_TAG_JOB, IPP_TAG_NAME, "job-originating-user-name", NULL,
-                     job->params.user);
+                     job->params.user_name[0] ? job->params.user_name : "anonymous");
     if (bl_ipp_wants(ra, "document-format", "job-description", all))
         ippAddString(r, IPP_TAG_JOB, IPP_TAG_MIMETYPE, "document-format", NULL,
                      job->params.format[0] ? job->params.format : "application/octet-stream");
@@ -414,8 +425,11 @@ void bl_ipp_get_jobs(bl_ipp_req_t *req)
     jobs_ctx_t c = {req, NULL, 0, 0};
     if (!get_jobs_args(req, &which, &mine, &c.limit, &c.ra))
         return;
-    const char *user = mine ? req->user : NULL;
     bl_system_t *sys = req->sys;
+    // Only the roles that may read every job see others' jobs at all.
+    if (!bl_policy_role_may(sys->policy, BL_OP_READ_JOBS, req->roles))
+        mine = true;
+    const char *user = mine ? req->user : NULL;
     if (strcmp(which, "completed")) {
         for (size_t i = 0; i < sys->num_active; i++) {
             bl_job_t *job = sys->active[i];

@@ -221,12 +221,58 @@ static void unknown_job_attrs(bl_ipp_req_t *req, bool *bad)
     }
 }
 
+static bool is_mono(const char *mode)
+{
+    return !strcmp(mode, "monochrome") || !strcmp(mode, "process-monochrome") ||
+           !strcmp(mode, "auto-monochrome") || !strcmp(mode, "bi-level") ||
+           !strcmp(mode, "process-bi-level");
+}
+
+// The requester's rules from blatt-policy.conf (colour, copies, forced sides and colour mode).
+// *changed: a value was substituted. false: refused (answered).
+static bool apply_rules(bl_ipp_req_t *req, bl_printer_t *p, bl_job_params_t *params, bool fidelity,
+                        bool *changed)
+{
+    bl_job_rules_t rules;
+    bl_policy_rules(req->sys->policy, &req->id, &rules);
+    char object[160];
+    snprintf(object, sizeof(object), "printer %s", p->name);
+    if (rules.max_copies && params->copies > rules.max_copies) {
+        char why[96];
+        snprintf(why, sizeof(why), "you may print at most %d copies", rules.max_copies);
+        bl_ipp_deny(req, IPP_STATUS_ERROR_NOT_AUTHORIZED, object, why);
+        return false;
+    }
+    if (rules.force_sides[0] && strcmp(params->sides, rules.force_sides) &&
+        bl_printer_supports(p, "sides", rules.force_sides)) {
+        snprintf(params->sides, sizeof(params->sides), "%s", rules.force_sides);
+        *changed = true;
+    }
+    if (rules.force_color_mode[0] && strcmp(params->color_mode, rules.force_color_mode) &&
+        bl_printer_supports(p, "print-color-mode", rules.force_color_mode)) {
+        snprintf(params->color_mode, sizeof(params->color_mode), "%s", rules.force_color_mode);
+        *changed = true;
+    }
+    if (!rules.color_allowed && (!params->color_mode[0] || !is_mono(params->color_mode))) {
+        ipp_attribute_t *a = ippFindAttribute(req->request, "print-color-mode", IPP_TAG_ZERO);
+        if (a && fidelity) {
+            bl_ipp_deny(req, IPP_STATUS_ERROR_NOT_AUTHORIZED, object,
+                        "you may not print in colour");
+            return false;
+        }
+        snprintf(params->color_mode, sizeof(params->color_mode), "monochrome");
+        *changed = *changed || a != NULL;
+    }
+    return true;
+}
+
 bool bl_ipp_job_params(bl_ipp_req_t *req, bl_printer_t *p, bl_job_params_t *params)
 {
     const bl_printer_conf_t *conf = p->conf;
     memset(params, 0, sizeof(*params));
     snprintf(params->name, sizeof(params->name), "Untitled");
     snprintf(params->user, sizeof(params->user), "%s", req->user);
+    snprintf(params->user_name, sizeof(params->user_name), "%s", req->user_name);
     snprintf(params->origin_host, sizeof(params->origin_host), "%s", req->address);
     snprintf(params->format, sizeof(params->format), "application/octet-stream");
     params->copies = 1;
@@ -260,12 +306,16 @@ bool bl_ipp_job_params(bl_ipp_req_t *req, bl_printer_t *p, bl_job_params_t *para
 
     ipp_attribute_t *fid =
         ippFindAttribute(req->request, "ipp-attribute-fidelity", IPP_TAG_BOOLEAN);
-    if (bad && fid && ippGetBoolean(fid, 0)) {
+    bool fidelity = fid && ippGetBoolean(fid, 0);
+    if (bad && fidelity) {
         bl_ipp_set_status(req, IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES,
                           "some job attributes are not supported");
         return false;
     }
-    if (bad)
+    bool changed = false;
+    if (!apply_rules(req, p, params, fidelity, &changed))
+        return false;
+    if (bad || changed)
         ippSetStatusCode(req->response, IPP_STATUS_OK_IGNORED_OR_SUBSTITUTED);
     return true;
 }

@@ -251,20 +251,28 @@ static void add_icons(ipp_t *dst, const char *base)
     ippAddStrings(dst, P, IPP_TAG_URI, "printer-icons", 3, NULL, v);
 }
 
-// printer-uri-supported with its security and authentication ("none" everywhere until
-// authentication lands).
+// printer-uri-supported with its security and authentication (PWG 5100.23: "oauth" plus
+// oauth-authorization-server-uri where bearer tokens are taken).
 static void add_uris(ipp_t *dst, const bl_queue_info_t *q)
 {
-    static const char *const none[] = {"none", "none", "none", "none",
-                                       "none", "none", "none", "none"};
+    const char *auth[8];
     size_t n = q->uris && q->uri_security ? q->num_uris : 0;
     if (n == 0)
         return;
-    if (n > COUNT(none))
-        n = COUNT(none);
+    if (n > COUNT(auth))
+        n = COUNT(auth);
+    for (size_t i = 0; i < n; i++)
+        auth[i] = q->uri_authentication ? q->uri_authentication : "none";
     ippAddStrings(dst, P, IPP_TAG_URI, "printer-uri-supported", (int)n, NULL, q->uris);
     add_keywords(dst, "uri-security-supported", q->uri_security, n);
-    add_keywords(dst, "uri-authentication-supported", none, n);
+    add_keywords(dst, "uri-authentication-supported", auth, n);
+    if (q->oauth_authorization_server && q->oauth_authorization_server[0] &&
+        !strcmp(auth[0], "oauth")) {
+        const char *v[8];
+        for (size_t i = 0; i < n; i++)
+            v[i] = q->oauth_authorization_server;
+        ippAddStrings(dst, P, IPP_TAG_URI, "oauth-authorization-server-uri", (int)n, NULL, v);
+    }
 }
 
 // Who the queue is: names, identifiers, URIs of its pages.

@@ -17,7 +17,9 @@ typedef struct bl_queue_info {
     const char *uuid;        // urn:uuid:...
     const char *const *uris; // printer-uri-supported, parallel to uri_security
     const char *const *uri_security;
+    const char *uri_authentication; // for every URI: none, basic, oauth, certificate, ...
     size_t num_uris;
+    const char *oauth_authorization_server; // oauth-authorization-server-uri, NULL = none
     const char *const *formats; // document-format-supported (what the format graph can take)
     size_t num_formats;
     const char *default_sides; // queue defaults, used only where caps support them

@@ -17,8 +17,15 @@ static ipp_t *printer_attrs(bl_ipp_req_t *req, bl_printer_t *p)
 {
     ipp_t **slot = &p->attrs;
     char *slot_key = p->attrs_key;
+    // How this client authenticates (one value: the URI it uses).
+    unsigned sch = req->peer.schemes;
+    const char *auth = (sch & BL_SCHEME_BEARER)                   ? "oauth"
+                       : (sch & BL_SCHEME_BASIC) && req->peer.tls ? "basic"
+                       : (sch & BL_SCHEME_CERT) && req->peer.tls  ? "certificate"
+                       : (sch & BL_SCHEME_TRUST)                  ? "requesting-user-name"
+                                                                  : "none";
     char key[320];
-    snprintf(key, sizeof(key), "%s:%d:%d", req->host, req->peer.port, req->peer.tls);
+    snprintf(key, sizeof(key), "%s:%d:%d:%s", req->host, req->peer.port, req->peer.tls, auth);
     if (*slot && !strcmp(key, slot_key))
         return *slot;
     ippDelete(*slot);
@@ -47,6 +54,10 @@ static ipp_t *printer_attrs(bl_ipp_req_t *req, bl_printer_t *p)
         .uuid = p->uuid,
         .uris = uris + first,
         .uri_security = security + first,
+        .uri_authentication = auth,
+        .oauth_authorization_server = req->sys->config->oidc_authorization_server[0]
+                                          ? req->sys->config->oidc_authorization_server
+                                          : req->sys->config->oidc_issuer,
         .num_uris = num,
         .formats = (const char *const *)p->formats,
         .num_formats = p->num_formats,

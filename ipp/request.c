@@ -155,34 +155,68 @@ bool bl_ipp_wants(ipp_attribute_t *ra, const char *name, const char *group, bool
            (group && bl_ipp_ra_has(ra, group));
 }
 
-// Who is asking: the Unix-socket peer's account, else requesting-user-name, else anonymous.
-static void find_user(bl_ipp_req_t *req)
+void bl_ipp_req_set_identity(bl_ipp_req_t *req, const bl_identity_t *id, bool trust, bool can_login)
 {
-    if (req->peer.has_uid) {
-        struct passwd pw, *res = NULL;
-        char buf[1024];
-        if (getpwuid_r(req->peer.uid, &pw, buf, sizeof(buf), &res) == 0 && res) {
-            snprintf(req->user, sizeof(req->user), "%s", pw.pw_name);
-            return;
-        }
-    }
+    req->id = *id;
+    req->trust = trust && !id->subject[0];
+    req->can_login = can_login;
+}
+
+bool bl_ipp_req_needs_auth(const bl_ipp_req_t *req)
+{
+    return req->needs_auth;
+}
+
+// requesting-user-name when it is a clean single name, else NULL.
+static const char *requesting_user(const bl_ipp_req_t *req)
+{
     ipp_attribute_t *a = ippFindAttribute(req->request, "requesting-user-name", IPP_TAG_ZERO);
     const char *name = NULL;
     if (a && ippGetGroupTag(a) == IPP_TAG_OPERATION &&
         (ippGetValueTag(a) == IPP_TAG_NAME || ippGetValueTag(a) == IPP_TAG_NAMELANG) &&
         ippGetCount(a) == 1)
         name = ippGetString(a, 0, NULL);
-    if (name && *name && strlen(name) < sizeof(req->user)) {
-        // Control characters never reach logs, files or other clients.
-        size_t i;
-        for (i = 0; name[i] && (unsigned char)name[i] >= 0x20 && name[i] != 0x7f; i++)
-            ;
-        if (!name[i]) {
-            snprintf(req->user, sizeof(req->user), "%s", name);
-            return;
-        }
+    if (!name || !*name || strlen(name) >= sizeof(req->user))
+        return NULL;
+    // Control characters never reach logs, files or other clients.
+    for (size_t i = 0; name[i]; i++) {
+        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+            return NULL;
     }
-    snprintf(req->user, sizeof(req->user), "anonymous");
+    return name;
+}
+
+// Who is asking: the authenticated subject; on a trust listener requesting-user-name; else
+// nobody. Once a requester is authenticated, requesting-user-name is never believed.
+static void find_user(bl_ipp_req_t *req)
+{
+    const char *rqn = requesting_user(req);
+    if (!req->id.subject[0] && req->trust) {
+        // A trusted client that names nobody is the user "anonymous" (as in CUPS).
+        req->id.method = BL_AUTH_TRUST;
+        snprintf(req->id.subject, sizeof(req->id.subject), "%s", rqn ? rqn : "anonymous");
+        snprintf(req->id.name, sizeof(req->id.name), "%s", req->id.subject);
+    }
+    snprintf(req->user, sizeof(req->user), "%s", req->id.subject);
+    snprintf(req->user_name, sizeof(req->user_name), "%s",
+             req->id.subject[0] ? (req->id.name[0] ? req->id.name : req->id.subject)
+                                : (rqn ? rqn : "anonymous"));
+    req->roles = bl_policy_roles(req->sys->policy, &req->id);
+}
+
+bool bl_ipp_is_owner(const bl_ipp_req_t *req, const bl_job_t *job)
+{
+    return req->user[0] && !strcmp(req->user, job->params.user);
+}
+
+void bl_ipp_deny(bl_ipp_req_t *req, ipp_status_t status, const char *object, const char *why)
+{
+    bl_log(BL_LOG_INFO, "ipp %s from %s (%s): refused: %s", ippOpString(req->op), req->address,
+           req->user[0] ? req->user : "anonymous", why);
+    char result[160];
+    snprintf(result, sizeof(result), "denied: %s", why);
+    bl_system_audit(req->sys, req->user, req->address, ippOpString(req->op), object, result);
+    bl_ipp_set_status(req, status, "%s", why);
 }
 
 // Checks version, request-id and the charset/language pair that must come first.
@@ -404,6 +438,102 @@ static void on_state_durable(void *arg, bool ok)
         bl_ipp_req_delete(req);
 }
 
+static bl_op_class_t op_class(ipp_op_t op)
+{
+    switch (op) {
+    case IPP_OP_PRINT_JOB:
+    case IPP_OP_VALIDATE_JOB:
+    case IPP_OP_CREATE_JOB:
+        return BL_OP_PRINT;
+    case IPP_OP_SEND_DOCUMENT:
+    case IPP_OP_CLOSE_JOB:
+        return BL_OP_DOCUMENT;
+    case IPP_OP_CANCEL_JOB:
+    case IPP_OP_HOLD_JOB:
+    case IPP_OP_RELEASE_JOB:
+    case IPP_OP_SET_JOB_ATTRIBUTES:
+    case IPP_OP_CANCEL_MY_JOBS:
+        return BL_OP_MANAGE_JOB;
+    case IPP_OP_GET_JOB_ATTRIBUTES:
+    case IPP_OP_GET_JOBS:
+        return BL_OP_READ_JOBS;
+    case IPP_OP_CANCEL_JOBS:
+    case IPP_OP_PURGE_JOBS:
+        return BL_OP_CANCEL_ALL;
+    case IPP_OP_IDENTIFY_PRINTER:
+        return BL_OP_IDENTIFY;
+    default:
+        return BL_OP_QUERY;
+    }
+}
+
+// An anonymous requester asks for something that needs a login: challenge when the
+// connection offers one, else refuse.
+static bool need_login(bl_ipp_req_t *req, const char *object)
+{
+    if (req->can_login) {
+        req->needs_auth = true;
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_AUTHENTICATED, "this operation needs a login");
+        return false;
+    }
+    bl_ipp_deny(req, IPP_STATUS_ERROR_NOT_AUTHENTICATED, object,
+                "this operation needs a login, and this connection offers none");
+    return false;
+}
+
+// Whether the requester may do this operation on its target (blatt-policy.conf(5)). Operations
+// on many jobs (Get-Jobs, Cancel-Jobs, ...) narrow what they touch to what the requester may see.
+static bool authorize(bl_ipp_req_t *req)
+{
+    const bl_policy_t *pol = req->sys->policy;
+    bl_op_class_t c = op_class(req->op);
+    bool anon = !req->user[0];
+    char object[160];
+    if (req->job_id)
+        snprintf(object, sizeof(object), "job %d", req->job_id);
+    else if (req->printer)
+        snprintf(object, sizeof(object), "printer %s", req->printer->name);
+    else
+        snprintf(object, sizeof(object), "system");
+    switch (c) {
+    case BL_OP_QUERY:
+        return true;
+    case BL_OP_PRINT:
+        if (req->printer && bl_policy_may_print(pol, req->printer->name, &req->id) &&
+            (!anon || req->op != IPP_OP_CREATE_JOB))
+            return true;
+        if (anon)
+            return need_login(req, object);
+        bl_ipp_deny(req, IPP_STATUS_ERROR_NOT_AUTHORIZED, object,
+                    "you may not print on this printer");
+        return false;
+    case BL_OP_IDENTIFY:
+        if (anon)
+            return need_login(req, object);
+        if (bl_policy_role_may(pol, BL_OP_IDENTIFY, req->roles) && req->printer &&
+            bl_policy_may_print(pol, req->printer->name, &req->id))
+            return true;
+        bl_ipp_deny(req, IPP_STATUS_ERROR_NOT_AUTHORIZED, object, "you may not use this printer");
+        return false;
+    default:
+        break;
+    }
+    if (anon)
+        return need_login(req, object);
+    if (!req->job_id)
+        return true; // Get-Jobs, Cancel-My-Jobs, Cancel-Jobs, Purge-Jobs: filtered by owner
+    bl_job_t *job = bl_job_lookup(req->sys, req->job_id);
+    if (!job)
+        return true; // the operation answers not-found
+    bool ok = bl_ipp_is_owner(req, job) ||
+              (c != BL_OP_DOCUMENT && bl_policy_role_may(pol, c, req->roles));
+    if (job->history)
+        bl_job_unref(job);
+    if (!ok)
+        bl_ipp_deny(req, IPP_STATUS_ERROR_NOT_AUTHORIZED, object, "this is not your job");
+    return ok;
+}
+
 // Runs the operation. Returns true when it wants the document bytes.
 static bool dispatch(bl_ipp_req_t *req)
 {
@@ -427,7 +557,7 @@ static bool dispatch(bl_ipp_req_t *req)
     case IPP_OP_CANCEL_MY_JOBS:
     case IPP_OP_CANCEL_JOBS:
     case IPP_OP_PURGE_JOBS:
-        // Until roles exist (issue 4), everybody may cancel exactly their own jobs.
+        // Own jobs; Cancel-Jobs and Purge-Jobs every job for the roles that may.
         bl_ipp_cancel_my_jobs(req);
         break;
     case IPP_OP_SET_JOB_ATTRIBUTES:
@@ -505,7 +635,11 @@ bool bl_ipp_req_start(bl_ipp_req_t *req, ipp_t *request)
         return false;
     }
     bl_log(BL_LOG_DEBUG, "ipp %s from %s user %s path %s", ippOpString(req->op), req->address,
-           req->user, req->path);
+           req->user[0] ? req->user : "(anonymous)", req->path);
+    if (!authorize(req)) {
+        bl_ipp_respond(req);
+        return false;
+    }
     return dispatch(req);
 }
 

@@ -22,6 +22,8 @@ typedef struct bl_audit bl_audit_t;
 // Opens the chain in the store (creating its tables) with the pseudonym key from key_path
 // (32 random bytes, created 0600 when missing). NULL on failure (logged).
 bl_audit_t *bl_audit_open(bl_store_t *store, const char *key_path);
+// The key only (an existing key_path), for pseudonyms and hashes: bl_audit_add is not allowed.
+bl_audit_t *bl_audit_open_key(const char *key_path);
 void bl_audit_close(bl_audit_t *a);
 // Sends every record also to syslog (facility authpriv), as a copy outside the database.
 void bl_audit_set_syslog(bl_audit_t *a, bool on);
@@ -36,6 +38,10 @@ bool bl_audit_add(bl_audit_t *a, const char *actor, const char *source, const ch
 
 // The pseudonym of a subject ("p-0123456789abcdef"), as stored in the chain.
 void bl_audit_pseudonym(const bl_audit_t *a, const char *subject, char *out, size_t len);
+
+// A keyed hash of text for retention ("hashed-" and 16 hex digits): equal names stay equal
+// (statistics), but the name cannot be read back or guessed without the audit key.
+void bl_audit_hash_text(const bl_audit_t *a, const char *text, char *out, size_t len);
 
 typedef struct bl_audit_report {
     uint64_t records;   // records checked

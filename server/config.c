@@ -43,6 +43,7 @@ typedef enum vtype {
     T_URI,     // DeviceURI
     T_KEYWORD, // PWG keyword charset
     T_NAME,    // printer name (DefaultPrinter)
+    T_SCHEMES, // authentication scheme words
 } vtype_t;
 
 typedef enum scope { S_GLOBAL, S_PRINTER } scope_t;
@@ -91,7 +92,27 @@ static const directive_t directives[] = {
     {"MaxActiveJobs", T_INT, S_GLOBAL, 1, 10000000, NULL, G(max_active_jobs)},
     {"MultipleOperationTimeout", T_SECONDS, S_GLOBAL, 1, 86400, NULL,
      G(multiple_operation_timeout)},
+    {"AuthSchemes", T_SCHEMES, S_GLOBAL, 0, 0, NULL, G(auth_schemes)},
+    {"UserFile", T_PATH, S_GLOBAL, 0, 0, NULL, G(user_file)},
+    {"PAMService", T_STRING, S_GLOBAL, 0, 63, NULL, G(pam_service)},
+    {"OIDCIssuer", T_STRING, S_GLOBAL, 0, 511, NULL, G(oidc_issuer)},
+    {"OIDCAudience", T_STRING, S_GLOBAL, 0, 255, NULL, G(oidc_audience)},
+    {"OIDCKeys", T_PATH, S_GLOBAL, 0, 0, NULL, G(oidc_keys)},
+    {"OIDCGroupClaim", T_STRING, S_GLOBAL, 0, 63, NULL, G(oidc_group_claim)},
+    {"OIDCAuthorizationServer", T_STRING, S_GLOBAL, 0, 511, NULL, G(oidc_authorization_server)},
+    {"TLSClientCA", T_PATH, S_GLOBAL, 0, 0, NULL, G(tls_client_ca)},
+    {"Policy", T_PATH, S_GLOBAL, 0, 0, NULL, G(policy_file)},
+    {"AuditSyslog", T_BOOL, S_GLOBAL, 0, 0, NULL, G(audit_syslog)},
     {"AllowPlainRemote", T_BOOL, S_GLOBAL, 0, 0, NULL, G(allow_plain_remote)},
+    {"User", T_STRING, S_GLOBAL, 0, 63, NULL, G(user)},
+    {"Sandbox", T_BOOL, S_GLOBAL, 0, 0, NULL, G(sandbox)},
+    {"SandboxUIDBase", T_INT, S_GLOBAL, 1000, 2147483647LL - 4096, NULL, G(sandbox_uid_base)},
+    {"FilterMemoryLimit", T_SIZE, S_GLOBAL, 0, 1LL << 40, NULL, G(filter_memory_limit)},
+    {"FilterFileSizeLimit", T_SIZE, S_GLOBAL, 0, 1LL << 40, NULL, G(filter_file_size_limit)},
+    {"FilterTmpSize", T_SIZE, S_GLOBAL, 1024 * 1024, 1LL << 40, NULL, G(filter_tmp_size)},
+    {"FilterOpenFiles", T_INT, S_GLOBAL, 16, 65536, NULL, G(filter_open_files)},
+    {"JobNameRetention", T_SECONDS, S_GLOBAL, 0, 3650LL * 86400, NULL, G(job_name_retention)},
+    {"JobRetention", T_SECONDS, S_GLOBAL, 0, 3650LL * 86400, NULL, G(job_retention)},
     {"DeviceURI", T_URI, S_PRINTER, 0, 1023, NULL, P(device_uri)},
     {"Info", T_STRING, S_PRINTER, 0, 127, NULL, P(info)},
     {"Location", T_STRING, S_PRINTER, 0, 127, NULL, P(location)},
@@ -164,9 +185,30 @@ bl_config_t *bl_config_defaults(void)
     c->preserve_job_history = true;
     c->max_active_jobs = 100000;
     c->multiple_operation_timeout = 300;
+    c->auth_schemes = BL_SCHEME_BASIC | BL_SCHEME_BEARER | BL_SCHEME_CERT;
+    c->user_file = strdup("");
+    c->pam_service = strdup("");
+    c->oidc_issuer = strdup("");
+    c->oidc_audience = strdup("");
+    c->oidc_keys = strdup("");
+    c->oidc_group_claim = strdup("groups");
+    c->oidc_authorization_server = strdup("");
+    c->tls_client_ca = strdup("");
+    c->policy_file = strdup("");
+    c->user = strdup("");
+    c->sandbox = true;
+    c->sandbox_uid_base = 2147000000;
+    c->filter_memory_limit = (size_t)2 * 1024 * 1024 * 1024;
+    c->filter_file_size_limit = (size_t)1024 * 1024 * 1024;
+    c->filter_tmp_size = (size_t)512 * 1024 * 1024;
+    c->filter_open_files = 256;
+    c->job_name_retention = 7 * 86400;
+    c->job_retention = 400 * 86400;
     if (!c->local_socket || !c->state_dir || !c->log_file || !c->access_log || !c->server_name ||
         !c->data_dir || !c->filter_dir || !c->backend_dir || !c->helper_dir ||
-        !c->tls_certificate || !c->tls_key) {
+        !c->tls_certificate || !c->tls_key || !c->user_file || !c->pam_service || !c->oidc_issuer ||
+        !c->oidc_audience || !c->oidc_keys || !c->oidc_group_claim ||
+        !c->oidc_authorization_server || !c->tls_client_ca || !c->policy_file || !c->user) {
         bl_config_delete(c);
         return NULL;
     }
@@ -211,9 +253,28 @@ void bl_config_delete(bl_config_t *c)
         free(c->listen[i].path);
     }
     free(c->listen);
-    char **strs[] = {&c->local_socket, &c->state_dir,       &c->log_file,   &c->access_log,
-                     &c->server_name,  &c->data_dir,        &c->filter_dir, &c->backend_dir,
-                     &c->helper_dir,   &c->tls_certificate, &c->tls_key,    &c->default_printer};
+    char **strs[] = {&c->local_socket,
+                     &c->state_dir,
+                     &c->log_file,
+                     &c->access_log,
+                     &c->server_name,
+                     &c->data_dir,
+                     &c->filter_dir,
+                     &c->backend_dir,
+                     &c->helper_dir,
+                     &c->tls_certificate,
+                     &c->tls_key,
+                     &c->default_printer,
+                     &c->user_file,
+                     &c->pam_service,
+                     &c->oidc_issuer,
+                     &c->oidc_audience,
+                     &c->oidc_keys,
+                     &c->oidc_group_claim,
+                     &c->oidc_authorization_server,
+                     &c->tls_client_ca,
+                     &c->policy_file,
+                     &c->user};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         free(*strs[i]);
     while (c->printers) {
@@ -293,10 +354,55 @@ static bool parse_scaled(const char *v, const char *units, const long long *mult
     return true;
 }
 
-static bool parse_listen(parser_t *ps, const char *v)
+// The scheme words of Listen and AuthSchemes ("basic bearer cert trust") as bits.
+static bool parse_schemes(parser_t *ps, const char *words, unsigned *out)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {{"basic", BL_SCHEME_BASIC},
+                 {"bearer", BL_SCHEME_BEARER},
+                 {"cert", BL_SCHEME_CERT},
+                 {"trust", BL_SCHEME_TRUST}};
+    *out = 0;
+    for (const char *w = words; *w;) {
+        w += strspn(w, " \t");
+        size_t n = strcspn(w, " \t");
+        if (!n)
+            break;
+        bool found = false;
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            if (strlen(names[i].name) == n && !strncasecmp(w, names[i].name, n)) {
+                *out |= names[i].bit;
+                found = true;
+            }
+        }
+        if (!found)
+            return fail(ps, "unknown authentication scheme \"%.*s\" (basic, bearer, cert, trust)",
+                        (int)n, w);
+        w += n;
+    }
+    return true;
+}
+
+static bool loopback_host(const char *h)
+{
+    return !strcmp(h, "localhost") || !strncmp(h, "127.", 4) || !strcmp(h, "::1");
+}
+
+// Listen ADDR:PORT | [V6]:PORT | /path [SCHEMES...]
+static bool parse_listen(parser_t *ps, const char *value)
 {
     bl_config_t *c = ps->c;
     bl_listen_conf_t l = {0};
+    char v[1100];
+    size_t al = strcspn(value, " \t");
+    if (al >= sizeof(v))
+        return fail(ps, "Listen address too long");
+    memcpy(v, value, al);
+    v[al] = '\0';
+    if (!parse_schemes(ps, value + al, &l.schemes))
+        return false;
     if (v[0] == '/') {
         l.path = strdup(v);
     } else {
@@ -326,6 +432,11 @@ static bool parse_listen(parser_t *ps, const char *v)
     if ((!l.path && !l.host)) {
         return fail(ps, "out of memory");
     }
+    // Believing requesting-user-name is only ever acceptable for this machine's own users.
+    if ((l.schemes & BL_SCHEME_TRUST) && l.host && !loopback_host(l.host)) {
+        free(l.host);
+        return fail(ps, "trust is allowed on loopback listeners only");
+    }
     bl_listen_conf_t *n = realloc(c->listen, (c->num_listen + 1) * sizeof(*n));
     if (!n) {
         free(l.host);
@@ -351,12 +462,14 @@ static bool set_string(parser_t *ps, char **slot, const char *v)
 static bool set_value(parser_t *ps, const directive_t *d, void *base, const char *v)
 {
     static const long long size_mult[] = {1024, 1024 * 1024, 1024LL * 1024 * 1024};
-    static const long long sec_mult[] = {1, 60, 3600};
+    static const long long sec_mult[] = {1, 60, 3600, 86400};
     char *slot = (char *)base + d->offset;
     long long n;
     switch (d->type) {
     case T_LISTEN:
         return parse_listen(ps, v);
+    case T_SCHEMES:
+        return parse_schemes(ps, v, (unsigned *)(void *)slot);
     case T_PATH:
         if (v[0] != '/' || strlen(v) > 1023)
             return fail(ps, "%s must be an absolute path", d->name);
@@ -402,7 +515,7 @@ static bool set_value(parser_t *ps, const directive_t *d, void *base, const char
         if (!parse_scaled(v,
                           d->type == T_INT    ? ""
                           : d->type == T_SIZE ? "kmg"
-                                              : "smh",
+                                              : "smhd",
                           d->type == T_SECONDS ? sec_mult : size_mult, &n))
             return fail(ps, "%s: bad number \"%s\"", d->name, v);
         if (n < d->min || n > d->max)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server/auth.h"
 #include "server/log.h"
 
 typedef enum bl_release_mode {
@@ -18,7 +19,8 @@ typedef enum bl_release_mode {
 typedef struct bl_listen_conf {
     char *host; // "*", "localhost", "127.0.0.1", "::1", ... (NULL for a socket path)
     int port;
-    char *path; // absolute socket path (NULL for TCP)
+    char *path;       // absolute socket path (NULL for TCP)
+    unsigned schemes; // BL_SCHEME_* accepted here; 0 = AuthSchemes
 } bl_listen_conf_t;
 
 // One <Printer NAME> block.
@@ -69,7 +71,24 @@ typedef struct bl_config {
     bool preserve_job_history;
     int max_active_jobs;            // unfinished jobs at most (server-error-too-many-jobs beyond)
     int multiple_operation_timeout; // seconds a Create-Job waits for its document
-    bool allow_plain_remote;        // plain HTTP/IPP from non-loopback peers
+    unsigned auth_schemes;          // default schemes of listeners (BL_SCHEME_*)
+    char *user_file;                // Blatt's own users (argon2id), "" = none
+    char *pam_service;              // PAM service for Basic, "" = none
+    char *oidc_issuer, *oidc_audience, *oidc_keys, *oidc_group_claim;
+    char *oidc_authorization_server; // advertised as oauth-authorization-server-uri
+    char *tls_client_ca;             // CAs of client certificates, "" = none
+    char *policy_file;               // blatt-policy.conf, "" = the built-in policy
+    bool audit_syslog;
+    char *user;                    // drop to this account after binding ("" = stay as started)
+    bool sandbox;                  // filters and backends start through blatt-exec
+    int sandbox_uid_base;          // as root: job N's programs run as uid/gid base + N % 1024
+    size_t filter_memory_limit;    // RLIMIT_AS of every filter/backend, 0 = none
+    size_t filter_file_size_limit; // RLIMIT_FSIZE
+    size_t filter_tmp_size;        // the private TMPDIR (tmpfs)
+    int filter_open_files;         // RLIMIT_NOFILE
+    int job_name_retention;        // seconds after a job's end until its name is hashed, 0 = never
+    int job_retention;             // seconds after a job's end until its record goes, 0 = never
+    bool allow_plain_remote;       // plain HTTP/IPP from non-loopback peers
     bl_printer_conf_t *printers;
     size_t num_printers;
 } bl_config_t;

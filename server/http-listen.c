@@ -41,6 +41,11 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
 
 static void on_resume_accept(evutil_socket_t fd, short what, void *arg);
 
+void bl_http_server_set_tls(bl_http_server_t *s, SSL_CTX *tls)
+{
+    s->tls = tls;
+}
+
 bl_http_server_t *bl_http_server_create(struct event_base *base, const bl_http_limits_t *limits,
                                         SSL_CTX *tls, const bl_http_handler_t *handler, void *app)
 {
@@ -67,11 +72,12 @@ bl_http_server_t *bl_http_server_create(struct event_base *base, const bl_http_l
 void bl_http_server_close_listeners(bl_http_server_t *s)
 {
     for (size_t i = 0; i < s->num_listeners; i++) {
-        evconnlistener_free(s->listeners[i].evl);
-        if (s->listeners[i].path) {
-            unlink(s->listeners[i].path);
-            free(s->listeners[i].path);
+        evconnlistener_free(s->listeners[i]->evl);
+        if (s->listeners[i]->path) {
+            unlink(s->listeners[i]->path);
+            free(s->listeners[i]->path);
         }
+        free(s->listeners[i]);
     }
     free(s->listeners);
     s->listeners = NULL;
@@ -104,8 +110,8 @@ size_t bl_http_server_num_conns(const bl_http_server_t *s)
 int bl_http_server_port(const bl_http_server_t *s)
 {
     for (size_t i = 0; i < s->num_listeners; i++) {
-        if (!s->listeners[i].unix_socket)
-            return s->listeners[i].port;
+        if (!s->listeners[i]->unix_socket)
+            return s->listeners[i]->port;
     }
     return 0;
 }
@@ -178,7 +184,8 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
                       int salen, void *arg)
 {
     (void)evl;
-    bl_http_server_t *s = arg;
+    bl_listener_t *listener = arg;
+    bl_http_server_t *s = listener->server;
     if (s->num_conns >= (size_t)s->limits.max_connections) {
         bl_log(BL_LOG_WARN, "http: MaxConnections (%d) reached, refusing a connection",
                s->limits.max_connections);
@@ -208,6 +215,7 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
         close(fd);
         return;
     }
+    c->tag = listener->tag;
     if (is_unix) {
         struct ucred cred;
         socklen_t cl = sizeof(cred);
@@ -241,7 +249,7 @@ static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
     (void)what;
     bl_http_server_t *s = arg;
     for (size_t i = 0; i < s->num_listeners; i++)
-        evconnlistener_enable(s->listeners[i].evl);
+        evconnlistener_enable(s->listeners[i]->evl);
 }
 
 // Out of file descriptors (or kernel memory): a listener that stays enabled would spin on
@@ -249,7 +257,7 @@ static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
 static void on_accept_error(struct evconnlistener *evl, void *arg)
 {
     (void)evl;
-    bl_http_server_t *s = arg;
+    bl_http_server_t *s = ((bl_listener_t *)arg)->server;
     int err = errno;
     time_t now = time(NULL);
     if (now - s->last_accept_error >= 10) {
@@ -259,28 +267,33 @@ static void on_accept_error(struct evconnlistener *evl, void *arg)
     if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
         return;
     for (size_t i = 0; i < s->num_listeners; i++)
-        evconnlistener_disable(s->listeners[i].evl);
+        evconnlistener_disable(s->listeners[i]->evl);
     struct timeval tv = {0, 250000};
     evtimer_add(s->resume_ev, &tv);
 }
 
-static bool add_listener(bl_http_server_t *s, int fd, int port, const char *path)
+static bool add_listener(bl_http_server_t *s, int fd, int port, const char *path, unsigned tag)
 {
-    bl_listener_t *l = realloc(s->listeners, (s->num_listeners + 1) * sizeof(*l));
+    bl_listener_t **all = realloc(s->listeners, (s->num_listeners + 1) * sizeof(*all));
+    bl_listener_t *l = all ? calloc(1, sizeof(*l)) : NULL;
+    if (all)
+        s->listeners = all;
     if (!l) {
         close(fd);
         return false;
     }
-    s->listeners = l;
-    struct evconnlistener *evl = evconnlistener_new(
-        s->base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, BACKLOG, fd);
-    if (!evl) {
+    *l = (bl_listener_t){s, NULL, path != NULL, port, tag, path ? strdup(path) : NULL};
+    l->evl = evconnlistener_new(s->base, on_accept, l,
+                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, BACKLOG, fd);
+    if (!l->evl) {
         bl_log(BL_LOG_ERROR, "http: cannot listen: %s", strerror(errno));
         close(fd);
+        free(l->path);
+        free(l);
         return false;
     }
-    evconnlistener_set_error_cb(evl, on_accept_error);
-    l[s->num_listeners++] = (bl_listener_t){evl, path != NULL, port, path ? strdup(path) : NULL};
+    evconnlistener_set_error_cb(l->evl, on_accept_error);
+    s->listeners[s->num_listeners++] = l;
     return true;
 }
 
@@ -311,7 +324,7 @@ static int bind_one(const struct addrinfo *ai, int *port)
     return fd;
 }
 
-bool bl_http_server_listen_tcp(bl_http_server_t *s, const char *host, int port)
+bool bl_http_server_listen_tcp(bl_http_server_t *s, const char *host, int port, unsigned tag)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
@@ -340,7 +353,7 @@ bool bl_http_server_listen_tcp(bl_http_server_t *s, const char *host, int port)
             return false;
         }
         chosen = p; // with port 0, every address gets the port of the first one
-        if (!add_listener(s, fd, p, NULL)) {
+        if (!add_listener(s, fd, p, NULL, tag)) {
             freeaddrinfo(res);
             return false;
         }
@@ -354,7 +367,7 @@ bool bl_http_server_listen_tcp(bl_http_server_t *s, const char *host, int port)
     return bound > 0;
 }
 
-bool bl_http_server_listen_unix(bl_http_server_t *s, const char *path, int mode)
+bool bl_http_server_listen_unix(bl_http_server_t *s, const char *path, int mode, unsigned tag)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -375,5 +388,5 @@ bool bl_http_server_listen_unix(bl_http_server_t *s, const char *path, int mode)
         return false;
     }
     bl_log(BL_LOG_INFO, "listening on %s", path);
-    return add_listener(s, fd, 0, path);
+    return add_listener(s, fd, 0, path, tag);
 }

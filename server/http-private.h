@@ -39,6 +39,7 @@ struct bl_conn {
     bool refuse_plain; // plain HTTP from a remote peer: every request gets 403
     uid_t uid;
     int local_port;
+    unsigned tag; // of the listener it came from
     char peer[64];
     char local_host[64];
     llhttp_t parser;
@@ -53,6 +54,8 @@ struct bl_conn {
     bl_inflate_t *inflater; // Content-Encoding of the current request body
     bool in_request;        // on_request was called; on_abort is still due
     bool responded, body_done, keep_alive;
+    bool paused;        // the handler stopped reading (bl_conn_set_reading)
+    bool want_continue; // a 100 Continue is owed once reading resumes
     int status;
     uint64_t discarded, bytes_in, bytes_out;
     time_t request_start;
@@ -60,10 +63,12 @@ struct bl_conn {
 };
 
 typedef struct bl_listener {
+    bl_http_server_t *server;
     struct evconnlistener *evl;
     bool unix_socket;
     int port;
-    char *path; // socket file, removed at the end
+    unsigned tag; // the application's word about this listener (bl_conn_tag())
+    char *path;   // socket file, removed at the end
 } bl_listener_t;
 
 struct bl_http_server {
@@ -72,7 +77,7 @@ struct bl_http_server {
     SSL_CTX *tls;
     const bl_http_handler_t *handler;
     void *app;
-    bl_listener_t *listeners;
+    bl_listener_t **listeners;
     size_t num_listeners;
     bl_conn_t *conns;
     size_t num_conns;

@@ -20,6 +20,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,7 @@ static int on_message_begin(llhttp_t *p)
     c->url_off = 0;
     c->in_value = false;
     c->request_start = time(NULL);
+    c->paused = c->want_continue = false;
     c->bytes_in = 0;
     c->bytes_out = 0;
     if (c->state == CONN_IDLE)
@@ -405,8 +407,13 @@ static int on_headers_complete(llhttp_t *p)
         return HPE_USER;
     // A client that waits for 100 Continue gets it once the handler wants the body.
     const char *expect = bl_http_request_header(r, "Expect");
-    if (!c->responded && r->has_body && expect && c->bev)
+    c->want_continue = !c->responded && r->has_body && expect;
+    if (c->paused)
+        return HPE_PAUSED; // the handler is not ready for the body yet (authentication)
+    if (c->want_continue && c->bev) {
+        c->want_continue = false;
         evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
+    }
     return HPE_OK;
 }
 
@@ -568,7 +575,7 @@ static void parse_failed(bl_conn_t *c, llhttp_errno_t err)
 static void process_input(bl_conn_t *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
-    while (c->state != CONN_CLOSING && evbuffer_get_length(in) > 0) {
+    while (c->state != CONN_CLOSING && !c->paused && evbuffer_get_length(in) > 0) {
         if (c->body_done) {
             // Waiting for this request's response: the next request waits in the buffer.
             bufferevent_disable(c->bev, EV_READ);
@@ -819,7 +826,12 @@ void bl_conn_set_reading(bl_conn_t *c, bool on)
 {
     if (c->state == CONN_CLOSING || !c->bev)
         return;
+    c->paused = !on;
     if (on) {
+        if (c->want_continue && !c->responded) {
+            c->want_continue = false;
+            evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
+        }
         bufferevent_enable(c->bev, EV_READ);
         bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
     } else {
@@ -868,4 +880,28 @@ bool bl_conn_peer_uid(const bl_conn_t *c, uid_t *uid)
         return false;
     *uid = c->uid;
     return true;
+}
+
+unsigned bl_conn_tag(const bl_conn_t *c)
+{
+    return c->tag;
+}
+
+bool bl_conn_peer_cert(const bl_conn_t *c, char *subject, size_t len)
+{
+    SSL *ssl = c->tls && c->bev ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+    X509 *cert = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+    bool ok = false;
+    if (cert && SSL_get_verify_result(ssl) == X509_V_OK) {
+        X509_NAME *name = X509_get_subject_name(cert);
+        int n = X509_NAME_get_text_by_NID(name, NID_commonName, subject, (int)len);
+        // A subject with control characters or an embedded NUL is not one to trust.
+        ok = n > 0 && (size_t)n < len && strlen(subject) == (size_t)n;
+        for (int i = 0; ok && i < n; i++)
+            ok = (unsigned char)subject[i] >= 0x20 && subject[i] != 0x7f;
+    }
+    X509_free(cert);
+    if (!ok && len)
+        subject[0] = '\0';
+    return ok;
 }

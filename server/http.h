@@ -61,12 +61,16 @@ typedef struct bl_http_handler {
 // A server: listeners share limits, TLS context (NULL = plain only) and handler.
 bl_http_server_t *bl_http_server_create(struct event_base *base, const bl_http_limits_t *limits,
                                         SSL_CTX *tls, const bl_http_handler_t *handler, void *app);
+// New connections use tls from now on (certificate reload); connections already open keep the
+// context they started with. The caller still owns both contexts (SSL keeps a reference).
+void bl_http_server_set_tls(bl_http_server_t *s, SSL_CTX *tls);
 // Closes every connection and listener; frees the server (not the SSL_CTX).
 void bl_http_server_delete(bl_http_server_t *s);
-// Listens on host:port ("*" = all addresses, "localhost" = loopback v4 and v6).
-bool bl_http_server_listen_tcp(bl_http_server_t *s, const char *host, int port);
+// Listens on host:port ("*" = all addresses, "localhost" = loopback v4 and v6); connections
+// from it carry `tag` (bl_conn_tag()).
+bool bl_http_server_listen_tcp(bl_http_server_t *s, const char *host, int port, unsigned tag);
 // Listens on a Unix socket (an old socket file is replaced) with the given mode.
-bool bl_http_server_listen_unix(bl_http_server_t *s, const char *path, int mode);
+bool bl_http_server_listen_unix(bl_http_server_t *s, const char *path, int mode, unsigned tag);
 // Stops accepting connections (at shutdown); open connections are served on.
 void bl_http_server_close_listeners(bl_http_server_t *s);
 // Port of the first TCP listener (useful with port 0), or 0.
@@ -84,7 +88,9 @@ void bl_conn_respond(bl_conn_t *c, int status, const char *content_type, struct 
                      const char *extra_headers);
 // A short text/plain response.
 void bl_conn_respond_text(bl_conn_t *c, int status, const char *text);
-// Stops (false) or resumes (true) reading the request body, for back-pressure.
+// Stops (false) or resumes (true) reading the request body (back-pressure, or while the
+// credentials of a request are checked: called from on_request, the body waits, and so does
+// the 100 Continue).
 void bl_conn_set_reading(bl_conn_t *c, bool on);
 void bl_conn_set_userdata(bl_conn_t *c, void *data);
 void *bl_conn_get_userdata(const bl_conn_t *c);
@@ -98,5 +104,10 @@ bool bl_conn_is_tls(const bl_conn_t *c);
 bool bl_conn_is_local(const bl_conn_t *c);
 // Peer credentials of a Unix-socket client.
 bool bl_conn_peer_uid(const bl_conn_t *c, uid_t *uid);
+// The tag of the listener the connection came through.
+unsigned bl_conn_tag(const bl_conn_t *c);
+// The common name (or first e-mail address) of a TLS client certificate that verified against
+// the server's client CAs. false without one.
+bool bl_conn_peer_cert(const bl_conn_t *c, char *subject, size_t len);
 
 #endif

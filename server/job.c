@@ -5,6 +5,8 @@
 // live only in the database and are loaded on demand, so history can grow without bound.
 #include "server/job.h"
 
+#include "server/audit.h"
+
 #include "server/config.h"
 #include "server/log.h"
 #include "server/pipeline.h"
@@ -141,8 +143,8 @@ static const char save_sql[] =
     "message,"
     " format, copies, sides, color_mode, media, resolution, quality, hold, created, processing,"
     " completed, impressions, sheets, impressions_color, impressions_mono, pages, doc_state,"
-    " doc_size, attempts, page_ranges)"
-    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    " doc_size, attempts, page_ranges, user_name)"
+    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 bool bl_job_save(bl_job_t *job)
 {
@@ -186,6 +188,7 @@ bool bl_job_save(bl_job_t *job)
     sqlite3_bind_int64(st, i++, (sqlite3_int64)job->doc_size);
     sqlite3_bind_int(st, i++, job->attempts);
     sqlite3_bind_text(st, i++, p->page_ranges, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, p->user_name, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         bl_log(BL_LOG_ERROR, "job %d: cannot save: %s", job->id,
                sqlite3_errmsg(bl_store_db(store)));
@@ -198,7 +201,7 @@ static const char load_cols[] =
     "id, uuid, printer, user, origin_host, name, state, reasons, message, format, copies, sides,"
     " color_mode, media, resolution, quality, hold, created, processing, completed, impressions,"
     " sheets, impressions_color, impressions_mono, pages, doc_state, doc_size, attempts,"
-    " page_ranges";
+    " page_ranges, user_name";
 
 static void copy_col(sqlite3_stmt *st, int col, char *buf, size_t len)
 {
@@ -262,6 +265,9 @@ static bl_job_t *job_from_row(bl_system_t *sys, sqlite3_stmt *st)
     job->doc_size = (uint64_t)sqlite3_column_int64(st, 26);
     job->attempts = sqlite3_column_int(st, 27);
     copy_col(st, 28, p->page_ranges, sizeof(p->page_ranges));
+    copy_col(st, 29, p->user_name, sizeof(p->user_name));
+    if (!p->user_name[0])
+        snprintf(p->user_name, sizeof(p->user_name), "%s", p->user);
     job->history = true;
     return job;
 }
@@ -378,6 +384,13 @@ void bl_job_set_state(bl_job_t *job, bl_job_state_t state, const char *reason, c
     if (old != state)
         bl_log(BL_LOG_INFO, "job %d: %s -> %s%s%s", job->id, bl_job_state_string(old),
                bl_job_state_string(state), message ? ": " : "", message ? message : "");
+    if (state >= BL_JOB_CANCELED && old < BL_JOB_CANCELED && job->registered) {
+        char object[64], result[300];
+        snprintf(object, sizeof(object), "job %d", job->id);
+        snprintf(result, sizeof(result), "%s%s%s", bl_job_state_string(state),
+                 job->message[0] ? ": " : "", job->message);
+        bl_system_audit(job->sys, "blattd", "-", "job-end", object, result);
+    }
     if (state >= BL_JOB_CANCELED) {
         job->completed = bl_system_now();
         bl_job_remove_reason(job, "job-incoming");
@@ -408,6 +421,10 @@ static bool job_add_registered(bl_job_t *job)
         return false;
     job->registered = true;
     bl_job_ref(job); // the active list's
+    char object[200];
+    snprintf(object, sizeof(object), "job %d on printer %s", job->id, job->printer_name);
+    bl_system_audit(job->sys, job->params.user, job->params.origin_host, "job-create", object,
+                    "ok");
     return bl_job_save(job);
 }
 
@@ -635,6 +652,62 @@ void bl_job_expire(bl_system_t *sys)
                sys->config->multiple_operation_timeout);
         bl_job_set_state(job, BL_JOB_ABORTED, "aborted-by-system",
                          "no document came within multiple-operation-time-out");
+    }
+}
+
+void bl_job_retention(bl_system_t *sys)
+{
+    const bl_config_t *c = sys->config;
+    bl_store_t *store = sys->store;
+    time_t now = bl_system_now();
+    int hashed = 0, purged = 0;
+    if (c->job_name_retention > 0 && sys->audit) {
+        sqlite3_stmt *st = bl_store_stmt(
+            store, "SELECT id, name FROM jobs WHERE state >= ? AND completed > 0 AND completed < ?"
+                   " AND name NOT LIKE 'hashed-%' LIMIT 1000");
+        int ids[1000];
+        char names[1000][24];
+        int n = 0;
+        if (st) {
+            sqlite3_bind_int(st, 1, BL_JOB_CANCELED);
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)(now - c->job_name_retention));
+            while (n < 1000 && sqlite3_step(st) == SQLITE_ROW) {
+                const unsigned char *t = sqlite3_column_text(st, 1);
+                ids[n] = sqlite3_column_int(st, 0);
+                bl_audit_hash_text(sys->audit, t ? (const char *)t : "", names[n],
+                                   sizeof(names[n]));
+                n++;
+            }
+            sqlite3_reset(st);
+        }
+        sqlite3_stmt *up = n && bl_store_begin(store)
+                               ? bl_store_stmt(store, "UPDATE jobs SET name = ? WHERE id = ?")
+                               : NULL;
+        for (int i = 0; up && i < n; i++) {
+            sqlite3_bind_text(up, 1, names[i], -1, SQLITE_TRANSIENT);
+            sqlite3_bind_int(up, 2, ids[i]);
+            if (sqlite3_step(up) == SQLITE_DONE)
+                hashed++;
+            sqlite3_reset(up);
+        }
+    }
+    if (c->job_retention > 0 && bl_store_begin(store)) {
+        sqlite3_stmt *st = bl_store_stmt(
+            store, "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state >= ? AND"
+                   " completed > 0 AND completed < ? LIMIT 5000)");
+        if (st) {
+            sqlite3_bind_int(st, 1, BL_JOB_CANCELED);
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)(now - c->job_retention));
+            if (sqlite3_step(st) == SQLITE_DONE)
+                purged = sqlite3_changes(bl_store_db(store));
+            sqlite3_reset(st);
+        }
+    }
+    if (hashed || purged) {
+        char result[96];
+        snprintf(result, sizeof(result), "%d names hashed, %d records deleted", hashed, purged);
+        bl_log(BL_LOG_INFO, "retention: %s", result);
+        bl_system_audit(sys, "blattd", "-", "retention", "job history", result);
     }
 }
 

@@ -33,7 +33,8 @@ typedef enum bl_doc_state {
 // Job template values, validated by the protocol face before they reach a job.
 typedef struct bl_job_params {
     char name[256];
-    char user[256];
+    char user[256];      // the owner's subject ("" = anonymous): compared byte for byte
+    char user_name[256]; // the owner's name for display (job-originating-user-name)
     char origin_host[256];
     char format[128]; // document-format (may be application/octet-stream: sniffed)
     int copies;
@@ -118,6 +119,9 @@ bool bl_job_has_reason(const bl_job_t *job, const char *reason);
 bool bl_job_save(bl_job_t *job);
 // Aborts jobs that have waited for their document longer than MultipleOperationTimeout.
 void bl_job_expire(bl_system_t *sys);
+// Retention of finished jobs (JobNameRetention, JobRetention): names older than the first are
+// replaced by a keyed hash, records older than the second are deleted. Bounded work per call.
+void bl_job_retention(bl_system_t *sys);
 // Resumes unfinished jobs after a restart; removes spool files no job owns.
 bool bl_job_resume_all(bl_system_t *sys);
 // Job state keyword ("pending", ...).

@@ -9,7 +9,8 @@ server_libllhttp_a_CFLAGS = -std=c17 -O2 $(SAN_CFLAGS) -w
 
 # config + log: shared with the blatt tool.
 noinst_LIBRARIES += server/libblcommon.a
-server_libblcommon_a_SOURCES = server/config.c server/config.h server/log.c server/log.h
+server_libblcommon_a_SOURCES = server/config.c server/config.h server/log.c server/log.h \
+	server/policy.c server/policy.h server/auth.h
 
 noinst_LIBRARIES += server/libblserver.a
 server_libblserver_a_SOURCES = \
@@ -23,14 +24,19 @@ server_libblserver_a_SOURCES = \
 	server/tls.c server/tls.h \
 	server/http.c server/http-listen.c server/http.h server/http-private.h \
 	server/inflate.c server/inflate.h \
+	server/audit.c server/audit.h \
+	server/auth.c server/auth.h \
+	server/jwt.c server/jwt.h \
+	server/worker.c server/worker.h \
 	server/web.c server/web.h
 server_libblserver_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(LLHTTP_INC) $(CUPS_CFLAGS) $(LIBEVENT_CFLAGS) \
-	$(OPENSSL_CFLAGS) $(SQLITE_CFLAGS)
+	$(OPENSSL_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(ARGON2_CFLAGS)
 
 # The domain (server/) and the IPP face (ipp/) call each other: list the first one twice.
 BL_SERVER_LIBS = server/libblserver.a ipp/libblipp.a server/libblserver.a drivers/libbldrivers.a \
 	server/libblcommon.a \
-	server/libllhttp.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(SQLITE_LIBS) $(CUPS_LIBS) $(ZLIB_LIBS)
+	server/libllhttp.a $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(SQLITE_LIBS) $(CUPS_LIBS) $(ZLIB_LIBS) \
+	$(JANSSON_LIBS) $(ARGON2_LIBS) $(PAM_LIBS) $(AX_PTHREAD_LIBS)
 
 sbin_PROGRAMS += blattd
 blattd_SOURCES = server/main.c

@@ -75,6 +75,27 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
     event_add(d->exit_timer, &tv);
 }
 
+// The certificate and key blattd serves: TLSCertificate/TLSKey, or the self-signed pair in
+// StateDir/tls.
+static bool tls_paths(const bl_config_t *c, char *cert, char *key, size_t len)
+{
+    snprintf(cert, len, "%s", c->tls_certificate && *c->tls_certificate ? c->tls_certificate : "");
+    snprintf(key, len, "%s", c->tls_key && *c->tls_key ? c->tls_key : "");
+    if (cert[0] && key[0])
+        return true;
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%s/tls", c->state_dir);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        bl_log(BL_LOG_ERROR, "cannot create %s: %s", dir, strerror(errno));
+        return false;
+    }
+    snprintf(cert, len, "%s/server.crt", dir);
+    snprintf(key, len, "%s/server.key", dir);
+    return true;
+}
+
+// SIGHUP: the log is reopened (log rotation), the certificate and key are loaded again (new
+// connections get them; a broken pair keeps the old one) and the policy file is reread.
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig;
@@ -83,6 +104,21 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
     const bl_config_t *c = d->sys->config;
     bl_log_open(c->log_file, c->log_level);
     bl_log(BL_LOG_INFO, "SIGHUP: log reopened");
+    char cert[1100], key[1100];
+    SSL_CTX *tls = tls_paths(c, cert, key, sizeof(cert))
+                       ? bl_tls_context_create(cert, key, d->sys->server_name, c->tls_client_ca)
+                       : NULL;
+    if (tls) {
+        bl_http_server_set_tls(d->http, tls);
+        SSL_CTX_free(d->tls);
+        d->tls = tls;
+        bl_log(BL_LOG_INFO, "SIGHUP: certificate %s loaded", cert);
+    } else {
+        bl_log(BL_LOG_ERROR, "SIGHUP: the certificate could not be loaded; the old one stays");
+    }
+    bl_system_audit(d->sys, "blattd", "local", "config-reload", "tls certificate",
+                    tls ? "ok" : "failed: the old certificate stays");
+    bl_system_reload_policy(d->sys);
 }
 
 static bool open_listeners(daemon_ctx_t *d, bl_config_t *c)
@@ -97,20 +133,9 @@ static bool open_listeners(daemon_ctx_t *d, bl_config_t *c)
         .allow_plain_remote = c->allow_plain_remote,
     };
     char cert[1100], key[1100];
-    snprintf(cert, sizeof(cert), "%s",
-             c->tls_certificate && *c->tls_certificate ? c->tls_certificate : "");
-    snprintf(key, sizeof(key), "%s", c->tls_key && *c->tls_key ? c->tls_key : "");
-    if (!cert[0] || !key[0]) {
-        char dir[1024];
-        snprintf(dir, sizeof(dir), "%s/tls", c->state_dir);
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-            bl_log(BL_LOG_ERROR, "cannot create %s: %s", dir, strerror(errno));
-            return false;
-        }
-        snprintf(cert, sizeof(cert), "%s/server.crt", dir);
-        snprintf(key, sizeof(key), "%s/server.key", dir);
-    }
-    SSL_CTX *tls = bl_tls_context_create(cert, key, d->sys->server_name);
+    if (!tls_paths(c, cert, key, sizeof(cert)))
+        return false;
+    SSL_CTX *tls = bl_tls_context_create(cert, key, d->sys->server_name, c->tls_client_ca);
     if (!tls)
         return false;
     d->tls = tls;
@@ -120,13 +145,14 @@ static bool open_listeners(daemon_ctx_t *d, bl_config_t *c)
         return false;
     for (size_t i = 0; i < c->num_listen; i++) {
         const bl_listen_conf_t *l = &c->listen[i];
-        bool ok = l->path ? bl_http_server_listen_unix(d->local, l->path, 0666)
-                          : bl_http_server_listen_tcp(d->http, l->host, l->port);
+        unsigned schemes = l->schemes ? l->schemes : c->auth_schemes;
+        bool ok = l->path ? bl_http_server_listen_unix(d->local, l->path, 0666, schemes)
+                          : bl_http_server_listen_tcp(d->http, l->host, l->port, schemes);
         if (!ok)
             return false;
     }
     if (c->local_socket && *c->local_socket &&
-        !bl_http_server_listen_unix(d->local, c->local_socket, 0666))
+        !bl_http_server_listen_unix(d->local, c->local_socket, 0666, 0))
         return false;
     if (c->access_log && strcmp(c->access_log, "none")) {
         int fd = strcmp(c->access_log, "stderr")
@@ -217,7 +243,7 @@ static void raise_nofile(bl_config_t *c)
     }
 }
 
-static int run(bl_config_t *config, bool foreground)
+static int run(bl_config_t *config, const char *conf_path, bool foreground)
 {
     daemon_ctx_t d = {0};
     // Fork before the loop exists: an epoll instance does not survive fork().
@@ -237,6 +263,7 @@ static int run(bl_config_t *config, bool foreground)
         bl_log(BL_LOG_ERROR, "start-up failed");
         return 1;
     }
+    bl_system_started(d.sys, conf_path);
     d.sig_term = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);
     d.sig_int = evsignal_new(d.base, SIGINT, on_stop_signal, &d);
     d.sig_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
@@ -289,6 +316,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    // Nothing blattd creates (database, keys, spool) is for anyone else to read.
+    umask(077);
     char err[1024];
     bl_config_t *config = bl_config_load(conf_path, err, sizeof(err));
     if (!config) {
@@ -307,7 +336,7 @@ int main(int argc, char **argv)
         bl_config_delete(config);
         return 1;
     }
-    int rc = run(config, foreground);
+    int rc = run(config, conf_path, foreground);
     bl_config_delete(config);
     return rc;
 }

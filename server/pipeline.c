@@ -10,6 +10,7 @@
 
 #include "drivers/graph.h"
 #include "drivers/runner.h"
+#include "drivers/sandbox.h"
 #include "server/config.h"
 #include "server/log.h"
 #include "server/printer.h"
@@ -38,6 +39,9 @@ typedef struct pipeline {
     char *envp[MAX_STAGES][NUM_ENV + 1];
     char paths[MAX_STAGES][1024];
     char strings[MAX_STAGES][NUM_ARGS + NUM_ENV][STR_LEN];
+    char *sb_argv[MAX_STAGES][BL_SANDBOX_MAX_ARGS]; // blatt-exec's command line per stage
+    char sb_buf[MAX_STAGES][256];
+    char helper[1024];
 } pipeline_t;
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -336,7 +340,7 @@ static void set_stage(pipeline_t *pl, bl_stage_t *stage, size_t i, const char *d
     snprintf(pl->paths[i], sizeof(pl->paths[i]), "%s/%s", dir, program);
     snprintf(s[0], STR_LEN, "%s", program);
     snprintf(s[1], STR_LEN, "%d", job->id);
-    snprintf(s[2], STR_LEN, "%s", job->params.user);
+    safe_title(job->params.user_name[0] ? job->params.user_name : "anonymous", s[2], STR_LEN);
     safe_title(job->params.name, s[3], STR_LEN);
     snprintf(s[4], STR_LEN, "%d", job->params.copies > 0 ? job->params.copies : 1);
     snprintf(s[5], STR_LEN, "%s", options);
@@ -357,6 +361,25 @@ static void set_stage(pipeline_t *pl, bl_stage_t *stage, size_t i, const char *d
     stage->path = pl->paths[i];
     stage->argv = pl->argv[i];
     stage->envp = pl->envp[i];
+}
+
+// Puts stage i inside the sandbox (blatt-exec, drivers/sandbox.h): filters get no network at
+// all, backends only client sockets; both a private tmpfs TMPDIR, resource limits, seccomp and,
+// when blattd is root, a uid of their own per job. false when the command line does not fit.
+static bool sandbox_stage(pipeline_t *pl, bl_stage_t *stage, size_t i, bool backend)
+{
+    const bl_config_t *cfg = pl->job->sys->config;
+    if (!cfg->sandbox)
+        return true;
+    bl_sandbox_t sb;
+    bl_system_sandbox(pl->job->sys, pl->job->id, backend, pl->job->tmpdir, &sb);
+    snprintf(pl->helper, sizeof(pl->helper), "%s/blatt-exec", cfg->helper_dir);
+    if (!bl_sandbox_argv(&sb, pl->helper, stage->path, stage->argv, pl->sb_argv[i],
+                         BL_SANDBOX_MAX_ARGS, pl->sb_buf[i], sizeof(pl->sb_buf[i])))
+        return false;
+    stage->path = pl->helper;
+    stage->argv = pl->sb_argv[i];
+    return true;
 }
 
 // Plans the chain from the job's format to one the device takes; false (with why) if none.
@@ -389,6 +412,12 @@ static bool plan(pipeline_t *pl, bl_stage_t *stages, size_t *n, char *why, size_
     }
     set_stage(pl, &stages[*n], *n, cfg->backend_dir, backend, path.dest, path.dest, options);
     (*n)++;
+    for (size_t i = 0; i < *n; i++) {
+        if (!sandbox_stage(pl, &stages[i], i, i + 1 == *n)) {
+            snprintf(why, whylen, "the sandbox command line does not fit");
+            return false;
+        }
+    }
     bl_log(BL_LOG_DEBUG, "job %d: %s -> %s in %zu stages (%s)", job->id, src, path.dest, *n,
            options);
     return true;
@@ -410,6 +439,13 @@ void bl_pipeline_start(bl_job_t *job)
     }
     pl->job = job;
     pl->reader = bl_spool_reader_create(job->sys->kek, spool);
+    if (pl->reader) {
+        // The document is decrypted for printing: that is an access to it.
+        char object[64], result[200];
+        snprintf(object, sizeof(object), "job %d", job->id);
+        snprintf(result, sizeof(result), "read for printing on %s", p->name);
+        bl_system_audit(job->sys, "blattd", "-", "document-read", object, result);
+    }
     bl_stage_t stages[MAX_STAGES];
     size_t n = 0;
     const char *reason = "aborted-by-system";

@@ -6,6 +6,8 @@
 // refreshed every PrinterRefreshInterval. A virtual `file` queue has built-in capabilities.
 #include "server/printer.h"
 
+#include "drivers/sandbox.h"
+
 #include "drivers/graph.h"
 #include "drivers/runner.h"
 #include "ipp/caps.h"
@@ -253,6 +255,18 @@ void bl_printer_probe(bl_printer_t *p)
     char *argv[] = {"probe", (char *)p->conf->device_uri, NULL};
     char *envp[] = {"PATH=/usr/bin:/bin", "LANG=C", NULL};
     bl_stage_t stage = {path, argv, envp};
+    // The probe talks to the device like a backend, in the same sandbox.
+    char helper[1024], *sb_argv[BL_SANDBOX_MAX_ARGS], sb_buf[256];
+    if (p->sys->config->sandbox) {
+        bl_sandbox_t sb;
+        bl_system_sandbox(p->sys, 0, true, NULL, &sb);
+        snprintf(helper, sizeof(helper), "%s/blatt-exec", p->sys->config->helper_dir);
+        if (bl_sandbox_argv(&sb, helper, path, argv, sb_argv, BL_SANDBOX_MAX_ARGS, sb_buf,
+                            sizeof(sb_buf))) {
+            stage.path = helper;
+            stage.argv = sb_argv;
+        }
+    }
     static const bl_runner_callbacks_t cb = {probe_feed, probe_output, probe_status, probe_done};
     p->probe = bl_runner_start(p->sys->base, &stage, 1, NULL, 30, &cb, p);
     if (!p->probe)

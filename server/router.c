@@ -13,6 +13,9 @@
 #include "server/config.h"
 #include "server/http.h"
 #include "server/log.h"
+#include "server/auth.h"
+#include "server/system.h"
+#include <openssl/crypto.h>
 #include "server/web.h"
 
 #include <event2/buffer.h>
@@ -28,20 +31,50 @@ typedef struct route {
     size_t head_len, head_cap;
     bl_frame_state_t fs; // where framing stopped: every byte is scanned once
     bool framed, want_doc, responded;
+    unsigned schemes;           // what this connection may authenticate with
+    bl_auth_pending_t *pending; // credentials being checked
+    char claimed[256];          // the user name a Basic login claims (for the audit)
 } route_t;
 
 static void route_free(route_t *r)
 {
     if (!r)
         return;
+    bl_auth_cancel(r->pending);
     bl_ipp_req_delete(r->ipp);
     free(r->head);
     free(r);
 }
 
+// 401 with a challenge for each scheme this connection may use.
+static void challenge(bl_conn_t *c, unsigned schemes, const char *why, bool bad_token)
+{
+    char hdr[512] = "";
+    size_t n = 0;
+    if (schemes & BL_SCHEME_BASIC)
+        n += (size_t)snprintf(hdr + n, sizeof(hdr) - n,
+                              "WWW-Authenticate: Basic realm=\"Blatt\", charset=\"UTF-8\"\r\n");
+    if (schemes & BL_SCHEME_BEARER)
+        snprintf(hdr + n, sizeof(hdr) - n, "WWW-Authenticate: Bearer realm=\"Blatt\"%s\r\n",
+                 bad_token ? ", error=\"invalid_token\"" : "");
+    struct evbuffer *b = evbuffer_new();
+    if (b)
+        evbuffer_add_printf(b, "%s\n", why);
+    bl_conn_respond(c, 401, "text/plain; charset=utf-8", b, hdr[0] ? hdr : NULL);
+    if (b)
+        evbuffer_free(b);
+}
+
 static void on_ipp_response(void *arg, ipp_t *response)
 {
     route_t *r = arg;
+    if (bl_ipp_req_needs_auth(r->ipp)) {
+        // Anonymous, and the operation needs a login: the HTTP challenge makes clients ask.
+        ippDelete(response);
+        r->responded = true;
+        challenge(r->conn, r->schemes, "this operation needs a login", false);
+        return;
+    }
     size_t len = 0;
     uint8_t *data = bl_ipp_encode(response, &len);
     ippDelete(response);
@@ -89,6 +122,76 @@ static bool is_ipp_path(const char *path)
            !strcmp(path, "/admin/");
 }
 
+static void on_auth_done(void *arg, bool ok, const bl_identity_t *id, const char *why, bool fresh)
+{
+    route_t *r = arg;
+    bool waited = r->pending != NULL;
+    r->pending = NULL;
+    const char *src = bl_conn_peer(r->conn);
+    if (!ok) {
+        bl_log(BL_LOG_INFO, "auth %s: login refused: %s", src, why ? why : "");
+        bl_system_audit(r->sys, r->claimed, src, "login", "-", why ? why : "failed");
+        r->responded = true;
+        challenge(r->conn, r->schemes, "the credentials were not accepted", true);
+    } else {
+        if (fresh)
+            bl_system_audit(r->sys, id->subject, src, "login", "-", "ok");
+        bl_ipp_req_set_identity(r->ipp, id, false, true);
+    }
+    if (waited)
+        bl_conn_set_reading(r->conn, true); // the body (or its rest, to drain) comes now
+}
+
+// Who is asking: the Authorization header (checked, maybe in a worker thread), else what the
+// connection itself says (Unix-socket peer, verified client certificate, trust listener).
+static void authenticate(bl_system_t *sys, bl_conn_t *c, route_t *r, const bl_http_request_t *req)
+{
+    uid_t uid;
+    bool is_unix = bl_conn_peer_uid(c, &uid), tls = bl_conn_is_tls(c);
+    r->schemes = bl_conn_tag(c) & bl_auth_available(sys->auth);
+    const char *authz = bl_http_request_header(req, "Authorization");
+    bl_identity_t id;
+    if (!authz) {
+        char subject[256];
+        if (is_unix)
+            bl_auth_local_identity(uid, &id);
+        else if ((r->schemes & BL_SCHEME_CERT) && bl_conn_peer_cert(c, subject, sizeof(subject)))
+            bl_auth_cert_identity(subject, &id);
+        else
+            memset(&id, 0, sizeof(id));
+        bl_ipp_req_set_identity(r->ipp, &id, !is_unix && (r->schemes & BL_SCHEME_TRUST),
+                                (r->schemes & BL_SCHEME_BEARER) ||
+                                    ((r->schemes & BL_SCHEME_BASIC) && (tls || is_unix)));
+        return;
+    }
+    static bl_auth_header_t h; // 9 KB: not on the stack; the loop is single-threaded
+    unsigned scheme = 0;
+    bool parsed = bl_auth_parse_header(authz, &h, &scheme);
+    snprintf(r->claimed, sizeof(r->claimed), "%s", scheme == BL_SCHEME_BASIC ? h.user : "");
+    const char *why = NULL;
+    // A scheme this listener does not take is refused, never ignored (CVE-2025-58060 class).
+    if (!scheme || !(r->schemes & scheme))
+        why = "this kind of credentials is not accepted here";
+    else if (!parsed)
+        why = "malformed credentials";
+    else if (scheme == BL_SCHEME_BASIC && !tls && !is_unix)
+        why = "a password is only accepted over TLS";
+    if (why) {
+        OPENSSL_cleanse(&h, sizeof(h));
+        bl_system_audit(sys, r->claimed, bl_conn_peer(c), "login", "-", why);
+        r->responded = true;
+        challenge(c, r->schemes, why, scheme == BL_SCHEME_BEARER);
+        return;
+    }
+    r->pending = (bl_auth_pending_t *)1; // the callback may come before bl_auth_check returns
+    bl_auth_pending_t *p = bl_auth_check(sys->auth, &h, on_auth_done, r);
+    OPENSSL_cleanse(&h, sizeof(h));
+    if (r->pending) {
+        r->pending = p;
+        bl_conn_set_reading(c, false); // no body before we know who sends it
+    }
+}
+
 static void on_request(void *app, bl_conn_t *c, const bl_http_request_t *req)
 {
     bl_system_t *sys = app;
@@ -122,6 +225,7 @@ static void on_request(void *app, bl_conn_t *c, const bl_http_request_t *req)
         .local = bl_conn_is_local(c),
         .has_uid = bl_conn_peer_uid(c, &uid),
         .content_coded = req->content_coded,
+        .schemes = bl_conn_tag(c) & bl_auth_available(sys->auth),
     };
     peer.uid = uid;
     if (r) {
@@ -136,6 +240,7 @@ static void on_request(void *app, bl_conn_t *c, const bl_http_request_t *req)
         return;
     }
     bl_conn_set_userdata(c, r);
+    authenticate(sys, c, r, req);
 }
 
 // Keeps body bytes of an attribute block that spans chunks (doubling, bounded by the cap).

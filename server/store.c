@@ -44,13 +44,14 @@ static const char schema[] =
     " quality INTEGER, hold INTEGER, created INTEGER, processing INTEGER, completed INTEGER,"
     " impressions INTEGER DEFAULT 0, sheets INTEGER DEFAULT 0, impressions_color INTEGER DEFAULT 0,"
     " impressions_mono INTEGER DEFAULT 0, pages INTEGER DEFAULT 0, doc_state INTEGER DEFAULT 0,"
-    " doc_size INTEGER DEFAULT 0, attempts INTEGER DEFAULT 0, page_ranges TEXT DEFAULT '');"
+    " doc_size INTEGER DEFAULT 0, attempts INTEGER DEFAULT 0, page_ranges TEXT DEFAULT '',"
+    " user_name TEXT DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);"
     "CREATE INDEX IF NOT EXISTS jobs_printer ON jobs(printer, state, id);";
 
 static void on_commit_due(evutil_socket_t fd, short what, void *arg);
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 // A damaged database must not look like an empty one: check it before anything else.
 static bool check_integrity(bl_store_t *store, const char *path)
@@ -97,6 +98,10 @@ static bool migrate(bl_store_t *store)
     if (has_jobs && version < 1 &&
         !bl_store_exec(store, "ALTER TABLE jobs ADD COLUMN page_ranges TEXT DEFAULT ''"))
         return false;
+    // Version 2: jobs.user_name (user is the subject now).
+    if (has_jobs && version < 2 &&
+        !bl_store_exec(store, "ALTER TABLE jobs ADD COLUMN user_name TEXT DEFAULT ''"))
+        return false;
     char sql[64];
     snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", SCHEMA_VERSION);
     return bl_store_exec(store, sql);
@@ -128,6 +133,22 @@ bl_store_t *bl_store_open(const char *path, struct event_base *base)
         // The commit runs after the other events of the pass: lowest priority.
         event_priority_set(store->commit_ev, event_base_get_npriorities(base) - 1);
     }
+    return store;
+}
+
+bl_store_t *bl_store_open_readonly(const char *path)
+{
+    bl_store_t *store = calloc(1, sizeof(*store));
+    if (!store)
+        return NULL;
+    if (sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        bl_log(BL_LOG_ERROR, "store: cannot open %s: %s", path,
+               store->db ? sqlite3_errmsg(store->db) : "out of memory");
+        bl_store_close(store);
+        return NULL;
+    }
+    sqlite3_busy_timeout(store->db, 5000);
     return store;
 }
 

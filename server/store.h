@@ -18,6 +18,8 @@ typedef void (*bl_store_commit_cb)(void *arg, bool ok);
 // Opens (creating) the database at path, WAL mode, synchronous=FULL, applies the schema.
 // `base` may be NULL (offline tools): then every write commits at once.
 bl_store_t *bl_store_open(const char *path, struct event_base *base);
+// Opens an existing database for reading only (offline tools while blattd runs).
+bl_store_t *bl_store_open_readonly(const char *path);
 void bl_store_close(bl_store_t *store);
 sqlite3 *bl_store_db(bl_store_t *store);
 

@@ -15,6 +15,10 @@ typedef struct bl_kek bl_kek_t;
 typedef struct bl_graph bl_graph_t;
 typedef struct bl_printer bl_printer_t;
 typedef struct bl_job bl_job_t;
+typedef struct bl_audit bl_audit_t;
+typedef struct bl_auth bl_auth_t;
+typedef struct bl_policy bl_policy_t;
+typedef struct bl_worker bl_worker_t;
 
 typedef struct bl_system {
     struct event_base *base;
@@ -22,6 +26,10 @@ typedef struct bl_system {
     bl_store_t *store;       // owned
     bl_kek_t *kek;           // owned
     bl_graph_t *graph;       // owned
+    bl_audit_t *audit;       // owned
+    bl_policy_t *policy;     // owned
+    bl_worker_t *worker;     // owned: threads for password checks
+    bl_auth_t *auth;         // owned
     bl_printer_t **printers; // owned, in config order
     size_t num_printers;
     bl_printer_t *default_printer; // borrowed from printers
@@ -34,6 +42,7 @@ typedef struct bl_system {
     char *spool_dir;   // owned: StateDir/spool
     char *tmp_dir;     // owned: StateDir/tmp (per-job private TMPDIRs for filters)
     bool shutting_down;
+    int lock_fd;        // StateDir/lock, held (flock) while blattd runs
     struct event *tick; // housekeeping every few seconds (expired jobs, retention)
 } bl_system_t;
 
@@ -42,7 +51,20 @@ bl_system_t *bl_system_create(struct event_base *base, bl_config_t *config);
 void bl_system_delete(bl_system_t *sys);
 // Cancels running pipelines for shutdown (jobs stay pending and resume at next start).
 void bl_system_shutdown(bl_system_t *sys);
+// Records the start in the audit chain, with a config-change record for every configuration
+// file (blattd.conf, Policy, UserFile) that differs from the last start.
+void bl_system_started(bl_system_t *sys, const char *config_path);
+// Rereads the Policy file (SIGHUP); a broken file keeps the old policy.
+void bl_system_reload_policy(bl_system_t *sys);
 bl_printer_t *bl_system_find_printer(const bl_system_t *sys, const char *name);
+// Appends to the audit chain (see server/audit.h for the fields); failures are logged.
+void bl_system_audit(bl_system_t *sys, const char *actor, const char *source, const char *action,
+                     const char *object, const char *result);
+struct bl_sandbox;
+// The sandbox of the programs of job `job_id` (filters, or the backend), with its private
+// TMPDIR at tmpdir (NULL: none), from the Filter* and Sandbox* directives.
+void bl_system_sandbox(const bl_system_t *sys, int job_id, bool backend, const char *tmpdir,
+                       struct bl_sandbox *sb);
 // Time of this loop pass.
 time_t bl_system_now(void);
 // A random (version 4) UUID as "urn:uuid:..." into buf (at least 46 bytes).

@@ -141,7 +141,8 @@ static bool create_self_signed(const char *cert_path, const char *key_path, cons
     return ok;
 }
 
-SSL_CTX *bl_tls_context_create(const char *cert_path, const char *key_path, const char *server_name)
+SSL_CTX *bl_tls_context_create(const char *cert_path, const char *key_path, const char *server_name,
+                               const char *client_ca)
 {
     struct stat st;
     bool have_cert = stat(cert_path, &st) == 0, have_key = stat(key_path, &st) == 0;
@@ -162,6 +163,20 @@ SSL_CTX *bl_tls_context_create(const char *cert_path, const char *key_path, cons
         log_ssl_error(cert_path);
         SSL_CTX_free(ctx);
         return NULL;
+    }
+    if (client_ca && *client_ca) {
+        // Ask for a client certificate (clients without one may use other schemes); one that
+        // is sent must verify against these CAs.
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(client_ca);
+        if (!names || SSL_CTX_load_verify_locations(ctx, client_ca, NULL) != 1) {
+            log_ssl_error(client_ca);
+            sk_X509_NAME_pop_free(names, X509_NAME_free);
+            SSL_CTX_free(ctx);
+            return NULL;
+        }
+        SSL_CTX_set_client_CA_list(ctx, names);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_verify_depth(ctx, 4);
     }
     return ctx;
 }

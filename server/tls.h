@@ -8,8 +8,10 @@
 
 // A server context from cert_path/key_path (PEM). When both files are missing, a self-signed
 // certificate for server_name (plus localhost, 127.0.0.1, ::1) and its P-256 key are created
-// there first (key mode 0600). NULL on failure (logged). Caller owns (SSL_CTX_free()).
-SSL_CTX *bl_tls_context_create(const char *cert_path, const char *key_path,
-                               const char *server_name);
+// there first (key mode 0600). With client_ca (a PEM file of CAs, or NULL/""), clients are
+// asked for a certificate, and one that is sent must verify. NULL on failure (logged). Caller
+// owns (SSL_CTX_free()).
+SSL_CTX *bl_tls_context_create(const char *cert_path, const char *key_path, const char *server_name,
+                               const char *client_ca);
 
 #endif

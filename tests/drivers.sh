@@ -272,7 +272,7 @@ t_file_backend() {
     run_stage "$FILEBE" application/pdf application/pdf "file://$W/out" "" 42 \
         <"$DOCS/document-a4.pdf" 2>"$W/file.err"
     cmp "$DOCS/document-a4.pdf" "$W/out/job-42.pdf"
-    expect [ "$(stat -c %a "$W/out/job-42.pdf")" = 640 ]
+    expect [ "$(stat -c %a "$W/out/job-42.pdf")" = 600 ]
     expect [ "$(ls -A "$W/out")" = job-42.pdf ]
     grep -q '^ATTR: job-impressions-completed=4$' "$W/file.err"
     run_stage "$FILEBE" image/pwg-raster image/pwg-raster "file://$W/out" "" 43 \

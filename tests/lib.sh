@@ -176,11 +176,15 @@ bl_start_eve()
 }
 
 # bl_conf FILE PORT [EXTRA-LINES]: a blattd.conf for this test (queues added by the caller).
+# The listeners trust requesting-user-name (loopback only); the user running the tests is an
+# operator, so that helpers such as bl_job_state see every job.
 bl_conf()
 {
+    [ -f "$W/policy.conf" ] || printf 'Operator %s\n' "$(id -un)" >"$W/policy.conf"
     cat >"$1" <<EOF
-Listen 127.0.0.1:$2
-Listen [::1]:$2
+Policy $W/policy.conf
+Listen 127.0.0.1:$2 trust
+Listen [::1]:$2 trust
 LocalSocket $W/blattd.sock
 StateDir $W/state
 LogLevel debug

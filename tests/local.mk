@@ -114,3 +114,38 @@ AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_b
 EXTRA_DIST += $(BL_IT) tests/lib.sh tests/fuzz tests/ipp
 clean-local:
 	rm -rf tests/work
+
+# OAuth2 / OIDC bearer tokens: the JWT/JWKS verifier, its fuzz target, and a real provider
+# (npm oidc-provider on loopback, tests/oidc/) that issues the tokens jwtcheck and blattd judge.
+BL_UNIT_TESTS += test-jwt
+test_jwt_SOURCES = server/test-jwt.c
+test_jwt_CPPFLAGS = $(BL_UNIT_CPPFLAGS) $(JANSSON_CFLAGS)
+test_jwt_LDADD = server/libblserver.a $(OPENSSL_LIBS) $(JANSSON_LIBS) $(CMOCKA_LIBS)
+BL_FUZZ_TARGETS += fuzz-jwt
+fuzz_jwt_SOURCES = server/fuzz-jwt.c tests/fuzz/replay.c
+fuzz_jwt_CPPFLAGS = $(BL_UNIT_CPPFLAGS) $(JANSSON_CFLAGS)
+fuzz_jwt_LDADD = server/libblserver.a $(OPENSSL_LIBS) $(JANSSON_LIBS)
+check_PROGRAMS += tests/oidc/jwtcheck
+tests_oidc_jwtcheck_SOURCES = tests/oidc/jwtcheck.c
+tests_oidc_jwtcheck_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS)
+tests_oidc_jwtcheck_LDADD = server/libblserver.a $(OPENSSL_LIBS) $(JANSSON_LIBS)
+BL_IT += tests/oidc-jwt.sh
+EXTRA_DIST += tests/oidc/provider.mjs tests/oidc/get-token.sh tests/oidc/package.json \
+	tests/oidc/package-lock.json
+
+# The sandbox of filters and backends: hostile programs that blatt-exec must stop.
+BL_SANDBOX_EVIL = tests/sandbox/evil-net tests/sandbox/evil-write tests/sandbox/evil-cpu \
+	tests/sandbox/evil-mem tests/sandbox/evil-fsize tests/sandbox/evil-ptrace \
+	tests/sandbox/evil-setuid tests/sandbox/evil-ns
+check_PROGRAMS += $(BL_SANDBOX_EVIL) tests/sandbox/sandbox-argv
+tests_sandbox_evil_net_SOURCES = tests/sandbox/evil-net.c
+tests_sandbox_evil_write_SOURCES = tests/sandbox/evil-write.c
+tests_sandbox_evil_cpu_SOURCES = tests/sandbox/evil-cpu.c
+tests_sandbox_evil_mem_SOURCES = tests/sandbox/evil-mem.c
+tests_sandbox_evil_fsize_SOURCES = tests/sandbox/evil-fsize.c
+tests_sandbox_evil_ptrace_SOURCES = tests/sandbox/evil-ptrace.c
+tests_sandbox_evil_setuid_SOURCES = tests/sandbox/evil-setuid.c
+tests_sandbox_evil_ns_SOURCES = tests/sandbox/evil-ns.c
+tests_sandbox_sandbox_argv_SOURCES = tests/sandbox/sandbox-argv.c
+tests_sandbox_sandbox_argv_LDADD = drivers/libbldrivers.a
+BL_IT += tests/sandbox.sh

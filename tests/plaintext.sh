@@ -38,7 +38,15 @@ ls "$W/state/spool/$id.bls" >/dev/null 2>&1
 ok $? "the spool file exists"
 is "$(scan)" "" "nothing under StateDir holds the marker while the job is spooled"
 is "$(stat -c %a "$W/state/kek")" 600 "the key-encryption key is mode 0600"
-is "$(stat -c %a "$W/state")" 700 "StateDir is mode 0700"
+# As root the sandboxed filters (other uids) must pass through StateDir to their TMPDIR: 0711,
+# nothing can be listed, and every file in it is for blattd alone.
+if [ "$(id -u)" = 0 ]; then
+    is "$(stat -c %a "$W/state")" 711 "StateDir is mode 0711 (search only, for the sandbox)"
+else
+    is "$(stat -c %a "$W/state")" 700 "StateDir is mode 0700"
+fi
+open=$(find "$W/state" -maxdepth 1 -type f -perm /077 -printf '%f ')
+is "$open" "" "no file in StateDir is readable by group or others"
 
 ipptool -d job_id="$id" "ipp://127.0.0.1:$port/ipp/print/held" \
     "$top_srcdir/tests/ipp/release-job.test" >/dev/null 2>&1

@@ -6,6 +6,7 @@
 #include "autoconfig.h"
 
 #include "server/config.h"
+#include "tools/admin.h"
 
 #include <cups/cups.h>
 #include <stdio.h>
@@ -41,6 +42,15 @@ static void usage(FILE *fp)
             "  jobs [-a] [-p QUEUE]   list unfinished jobs (-a: finished ones too)\n"
             "  release ID             release a held job (pull printing)\n"
             "  cancel ID              cancel a job\n"
+            "  audit verify           prove the audit chain, name the first broken record\n"
+            "  audit export [--since DATE] [--format jsonl]\n"
+            "                         the audit records as JSON lines\n"
+            "  user export SUBJECT    everything stored about a person (JSON)\n"
+            "  user erase SUBJECT     delete a person's jobs, unlink their audit pseudonym\n"
+            "                         (blattd stopped)\n"
+            "  key rotate             rewrap every spooled document under a new key\n"
+            "                         (blattd stopped)\n"
+            "  hash-password          an argon2id hash of a password read from stdin (UserFile)\n"
             "  version                print the version\n"
             "Options:\n"
             "  -c FILE  configuration file (default %s/blatt/blattd.conf)\n"
@@ -268,6 +278,20 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "version")) {
         printf("blatt %s\n", PACKAGE_VERSION);
         return 0;
+    }
+    if (!strcmp(cmd, "hash-password"))
+        return bl_admin_command(NULL, argc - optind, argv + optind) == 0 ? 0 : 1;
+    if (bl_admin_is_command(cmd)) {
+        char err[1024];
+        if (!(cli.config = bl_config_load(cli.conf_path, err, sizeof(err)))) {
+            fprintf(stderr, "blatt: %s\n", err);
+            return 1;
+        }
+        int rc = bl_admin_command(cli.config, argc - optind, argv + optind);
+        if (rc == 2)
+            usage(stderr);
+        bl_config_delete(cli.config);
+        return rc;
     }
     if (strcmp(cmd, "printers") && strcmp(cmd, "jobs") && strcmp(cmd, "release") &&
         strcmp(cmd, "cancel")) {

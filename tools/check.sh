@@ -40,6 +40,12 @@ result()
 build="$src/build"
 "$src/tools/build.sh" "$build"
 result "build with -Wall -Wextra -Werror" $?
+# The OpenID Connect provider of the bearer-token tests (npm, pinned by its lock file).
+if [ ! -d "$src/tests/oidc/node_modules" ] ||
+    [ "$src/tests/oidc/package-lock.json" -nt "$src/tests/oidc/node_modules" ]; then
+    npm ci --prefix "$src/tests/oidc" --no-audit --no-fund >"$build/npm.out" 2>&1
+    result "npm ci (tests/oidc)" $?
+fi
 make -C "$build" -j2 check >"$build/check.out" 2>&1
 count "$build"
 

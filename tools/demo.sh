@@ -63,7 +63,7 @@ wait_port "$eve"
 
 echo "== 2. blattd on 127.0.0.1:$port with two queues"
 cat >"$out/blattd.conf" <<EOF
-Listen 127.0.0.1:$port
+Listen 127.0.0.1:$port trust
 LocalSocket $out/blattd.sock
 StateDir $out/state
 LogFile $out/blattd.log

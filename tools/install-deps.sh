@@ -8,7 +8,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
  libxml2-dev libavahi-client-dev libargon2-dev libcmocka-dev libseccomp-dev
  cups-ipp-utils cups-client cups-daemon qpdf ghostscript mandoc dbus
  sqlite3 curl clang clang-format libclang-rt-14-dev cppcheck openssl procps zlib1g-dev
- file perl"
+ file perl libpam0g-dev sslscan"
 
 missing=""
 for p in $PKGS; do
@@ -16,6 +16,12 @@ for p in $PKGS; do
         missing="$missing $p"
     fi
 done
+
+# Node.js and npm run the test OpenID Connect provider (tests/oidc); any installed Node >= 18
+# will do (a NodeSource nodejs already brings npm, and Debian's npm would conflict with it).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
 
 if [ -z "$missing" ]; then
     exit 0

@@ -2,7 +2,7 @@
 // Licensed under the Apache License, Version 2.0.
 //
 // file:///absolute/dir -> DIR/job-<JOBID>.<ext> (ext from FINAL_CONTENT_TYPE). The data goes
-// to DIR/.job-<JOBID>.tmp (O_EXCL|O_NOFOLLOW, mode 0640), is fsynced and renamed. Only the
+// to DIR/.job-<JOBID>.tmp (O_EXCL|O_NOFOLLOW, mode 0600), is fsynced and renamed. Only the
 // numeric job id reaches the path; title and user never do. For PDF output the page count
 // (qpdf) is reported as job-impressions-completed.
 #include "drivers/drivers-private.h"
@@ -61,11 +61,11 @@ static bool job_id_ok(const char *s)
 // Creates the temporary file (replacing a leftover of an earlier attempt of this job).
 static int create_temp(int dirfd, const char *name)
 {
-    int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+    int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST && unlinkat(dirfd, name, 0) == 0)
-        fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+        fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd >= 0)
-        (void)fchmod(fd, 0640); // whatever the umask
+        (void)fchmod(fd, 0600); // whatever the umask
     return fd;
 }
 

@@ -132,7 +132,7 @@ blatt_conf()
     local dir=$1 p=$2 queues=$3 i
     mkdir -p "$dir/out"
     cat >"$dir/blattd.conf" <<EOF
-Listen 127.0.0.1:$p
+Listen 127.0.0.1:$p trust
 LocalSocket $dir/blattd.sock
 StateDir $dir/state
 LogLevel warn

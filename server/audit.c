@@ -1,0 +1,351 @@
+// The audit chain: an append-only, hash-chained table of every security-relevant event.
+// Licensed under the Apache License, Version 2.0.
+//
+// hash(n) = SHA-256(hash(n-1) || "\n" || seq "|" time "|" actor "|" source "|" action "|" object
+// "|" result), hex-encoded; hash(0) is 64 zeros. Fields are escaped ('\' and '|' get a
+// backslash) so that no two records serialise alike. Records are written in the loop pass's
+// transaction, so a record exists exactly when the change it describes was committed. The
+// chain head (last seq and hash) is cached in memory after open.
+#include "server/audit.h"
+
+#include "server/log.h"
+#include "server/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KEY_LEN 32
+#define FIELD_MAX 255
+#define HASH_HEX 65
+
+struct bl_audit {
+    bl_store_t *store;
+    uint8_t key[KEY_LEN];
+    uint64_t last_seq;
+    char last_hash[HASH_HEX];
+    bool to_syslog;
+};
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS audit(seq INTEGER PRIMARY KEY, time TEXT NOT NULL,"
+    " actor TEXT NOT NULL, source TEXT NOT NULL, action TEXT NOT NULL, object TEXT NOT NULL,"
+    " result TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS audit_actors(pseudonym TEXT PRIMARY KEY, subject TEXT NOT NULL)"
+    " WITHOUT ROWID;"
+    // Append-only at the database level too: changes need dropping the triggers first,
+    // which the chain then shows.
+    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit chain is append-only'); END;"
+    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit chain is append-only'); END;";
+
+static const char zero_hash[HASH_HEX] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+// Copies text for the chain: at most FIELD_MAX bytes, control characters replaced by '?'.
+static void clean(const char *in, char *out, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; in && in[i] && o + 1 < len && o < FIELD_MAX; i++) {
+        unsigned char c = (unsigned char)in[i];
+        out[o++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    out[o] = '\0';
+}
+
+// Appends a field with '\' and '|' escaped.
+static void put_field(EVP_MD_CTX *md, const char *s, bool last)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '|')
+            EVP_DigestUpdate(md, "\\", 1);
+        EVP_DigestUpdate(md, s, 1);
+    }
+    if (!last)
+        EVP_DigestUpdate(md, "|", 1);
+}
+
+// The hash of one record given the previous hash; false if OpenSSL failed.
+static bool record_hash(const char *prev, uint64_t seq, const char *const f[6], char *out)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char d[32];
+    unsigned int dl = 0;
+    char num[24];
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)seq);
+    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+    if (ok) {
+        EVP_DigestUpdate(md, prev, strlen(prev));
+        EVP_DigestUpdate(md, "\n", 1);
+        put_field(md, num, false);
+        for (int i = 0; i < 6; i++)
+            put_field(md, f[i], i == 5);
+        ok = EVP_DigestFinal_ex(md, d, &dl) == 1 && dl == 32;
+    }
+    EVP_MD_CTX_free(md);
+    for (unsigned i = 0; ok && i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    return ok;
+}
+
+// Loads or creates the pseudonym key (32 random bytes, 0600).
+static bool load_key(bl_audit_t *a, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        uint8_t k[KEY_LEN];
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        bool ok = fd >= 0 && RAND_priv_bytes(k, KEY_LEN) == 1 && write(fd, k, KEY_LEN) == KEY_LEN &&
+                  fsync(fd) == 0;
+        OPENSSL_cleanse(k, sizeof(k));
+        if (fd >= 0)
+            close(fd);
+        if (!ok) {
+            bl_log(BL_LOG_ERROR, "audit: cannot create %s: %s", path, strerror(errno));
+            unlink(path);
+            return false;
+        }
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    struct stat st;
+    bool ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && !(st.st_mode & 077) &&
+              st.st_size == KEY_LEN && read(fd, a->key, KEY_LEN) == KEY_LEN;
+    if (fd >= 0)
+        close(fd);
+    if (!ok)
+        bl_log(BL_LOG_ERROR, "audit: %s is missing, unreadable, not 32 bytes or not mode 0600",
+               path);
+    return ok;
+}
+
+static bool load_head(bl_audit_t *a)
+{
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db = bl_store_db(a->store);
+    if (sqlite3_prepare_v2(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return false;
+    a->last_seq = 0;
+    snprintf(a->last_hash, sizeof(a->last_hash), "%s", zero_hash);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        a->last_seq = (uint64_t)sqlite3_column_int64(st, 0);
+        const unsigned char *h = sqlite3_column_text(st, 1);
+        snprintf(a->last_hash, sizeof(a->last_hash), "%s", h ? (const char *)h : "");
+    }
+    sqlite3_finalize(st);
+    return true;
+}
+
+bl_audit_t *bl_audit_open(bl_store_t *store, const char *key_path)
+{
+    bl_audit_t *a = OPENSSL_secure_zalloc(sizeof(*a));
+    if (!a)
+        return NULL;
+    a->store = store;
+    if (!load_key(a, key_path) || !bl_store_exec(store, schema) || !load_head(a)) {
+        bl_audit_close(a);
+        return NULL;
+    }
+    return a;
+}
+
+bl_audit_t *bl_audit_open_key(const char *key_path)
+{
+    bl_audit_t *a = OPENSSL_secure_zalloc(sizeof(*a));
+    if (a && !load_key(a, key_path)) {
+        bl_audit_close(a);
+        return NULL;
+    }
+    return a;
+}
+
+void bl_audit_close(bl_audit_t *a)
+{
+    if (a)
+        OPENSSL_secure_clear_free(a, sizeof(*a));
+}
+
+void bl_audit_set_syslog(bl_audit_t *a, bool on)
+{
+    a->to_syslog = on;
+    if (on)
+        openlog("blattd", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+}
+
+void bl_audit_pseudonym(const bl_audit_t *a, const char *subject, char *out, size_t len)
+{
+    unsigned char mac[32];
+    unsigned int ml = 0;
+    HMAC(EVP_sha256(), a->key, KEY_LEN, (const unsigned char *)subject, strlen(subject), mac, &ml);
+    snprintf(out, len, "p-%02x%02x%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+             mac[5], mac[6], mac[7]);
+}
+
+void bl_audit_hash_text(const bl_audit_t *a, const char *text, char *out, size_t len)
+{
+    unsigned char mac[32];
+    unsigned int ml = 0;
+    static const char domain[] = "job-name\n"; // never equal to a subject's pseudonym
+    uint8_t key[32];
+    HMAC(EVP_sha256(), a->key, KEY_LEN, (const unsigned char *)domain, sizeof(domain) - 1, key,
+         &ml);
+    HMAC(EVP_sha256(), key, sizeof(key), (const unsigned char *)text, strlen(text), mac, &ml);
+    OPENSSL_cleanse(key, sizeof(key));
+    snprintf(out, len, "hashed-%02x%02x%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2], mac[3],
+             mac[4], mac[5], mac[6], mac[7]);
+}
+
+// The chain's actor for a subject: "" and "blattd" stay as they are, people get pseudonyms
+// whose mapping is kept beside the chain.
+static bool actor_of(bl_audit_t *a, const char *subject, char *out, size_t len)
+{
+    if (!subject || !*subject) {
+        snprintf(out, len, "anonymous");
+        return true;
+    }
+    if (!strcmp(subject, "blattd")) {
+        snprintf(out, len, "blattd");
+        return true;
+    }
+    bl_audit_pseudonym(a, subject, out, len);
+    sqlite3_stmt *st = bl_store_stmt(
+        a->store, "INSERT OR IGNORE INTO audit_actors(pseudonym, subject) VALUES(?, ?)");
+    if (!st)
+        return false;
+    sqlite3_bind_text(st, 1, out, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, subject, -1, SQLITE_TRANSIENT);
+    return sqlite3_step(st) == SQLITE_DONE;
+}
+
+bool bl_audit_add(bl_audit_t *a, const char *actor, const char *source, const char *action,
+                  const char *object, const char *result)
+{
+    char f[6][FIELD_MAX + 1], who[64], subject[FIELD_MAX + 1], hash[HASH_HEX];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(f[0], sizeof(f[0]), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    clean(actor, subject, sizeof(subject));
+    clean(source && *source ? source : "-", f[2], sizeof(f[2]));
+    clean(action, f[3], sizeof(f[3]));
+    clean(object && *object ? object : "-", f[4], sizeof(f[4]));
+    clean(result, f[5], sizeof(f[5]));
+    if (!bl_store_begin(a->store) || !actor_of(a, subject, who, sizeof(who)))
+        return false;
+    snprintf(f[1], sizeof(f[1]), "%s", who);
+    const char *fields[6] = {f[0], f[1], f[2], f[3], f[4], f[5]};
+    uint64_t seq = a->last_seq + 1;
+    sqlite3_stmt *st = bl_store_stmt(a->store, "INSERT INTO audit(seq, time, actor, source, "
+                                               "action, object, result, prev, hash)"
+                                               " VALUES(?,?,?,?,?,?,?,?,?)");
+    if (!st || !record_hash(a->last_hash, seq, fields, hash))
+        return false;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    for (int i = 0; i < 6; i++)
+        sqlite3_bind_text(st, i + 2, fields[i], -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 8, a->last_hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 9, hash, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        bl_log(BL_LOG_ERROR, "audit: cannot append: %s", sqlite3_errmsg(bl_store_db(a->store)));
+        return false;
+    }
+    a->last_seq = seq;
+    memcpy(a->last_hash, hash, HASH_HEX);
+    if (a->to_syslog)
+        syslog(LOG_NOTICE, "audit seq=%llu actor=%s source=%s action=%s object=%s result=%s",
+               (unsigned long long)seq, f[1], f[2], f[3], f[4], f[5]);
+    return true;
+}
+
+bool bl_audit_verify(bl_store_t *store, bl_audit_report_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(bl_store_db(store),
+                           "SELECT seq, time, actor, source, action, object, result, prev, hash"
+                           " FROM audit ORDER BY seq",
+                           -1, &st, NULL) != SQLITE_OK) {
+        snprintf(r->why, sizeof(r->why), "no audit table");
+        return false;
+    }
+    char prev[HASH_HEX], want[HASH_HEX];
+    snprintf(prev, sizeof(prev), "%s", zero_hash);
+    uint64_t expect = 1;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+        const char *f[6];
+        for (int i = 0; i < 6; i++) {
+            const unsigned char *t = sqlite3_column_text(st, i + 1);
+            f[i] = t ? (const char *)t : "";
+        }
+        const char *stored_prev = (const char *)sqlite3_column_text(st, 7);
+        const char *stored = (const char *)sqlite3_column_text(st, 8);
+        const char *why = NULL;
+        if (seq != expect)
+            why = seq > expect ? "records are missing before it" : "out of order";
+        else if (!stored_prev || strcmp(stored_prev, prev))
+            why = "its link to the previous record is wrong";
+        else if (!record_hash(prev, seq, f, want) || !stored || strcmp(stored, want))
+            why = "its content does not match its hash";
+        if (why) {
+            r->first_bad = seq;
+            snprintf(r->why, sizeof(r->why), "%s", why);
+            sqlite3_finalize(st);
+            return false;
+        }
+        snprintf(prev, sizeof(prev), "%s", stored);
+        r->records++;
+        expect++;
+    }
+    sqlite3_finalize(st);
+    return true;
+}
+
+bool bl_audit_visit(bl_store_t *store, const char *since, bl_audit_visit_fn fn, void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(bl_store_db(store),
+                           "SELECT a.seq, a.time, a.actor, m.subject, a.source, a.action,"
+                           " a.object, a.result, a.hash FROM audit a LEFT JOIN audit_actors m"
+                           " ON m.pseudonym = a.actor WHERE a.time >= ? ORDER BY a.seq",
+                           -1, &st, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(st, 1, since ? since : "", -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *c[9];
+        for (int i = 1; i < 9; i++) {
+            const unsigned char *t = sqlite3_column_text(st, i);
+            c[i] = t ? (const char *)t : "";
+        }
+        if (!fn(arg, (uint64_t)sqlite3_column_int64(st, 0), c[1], c[2], c[3], c[4], c[5], c[6],
+                c[7], c[8]))
+            break;
+    }
+    sqlite3_finalize(st);
+    return true;
+}
+
+bool bl_audit_forget(bl_store_t *store, const bl_audit_t *a, const char *subject)
+{
+    char p[64];
+    bl_audit_pseudonym(a, subject, p, sizeof(p));
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(bl_store_db(store), "DELETE FROM audit_actors WHERE pseudonym = ?", -1,
+                           &st, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(st, 1, p, -1, SQLITE_TRANSIENT);
+    bool ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(bl_store_db(store)) > 0;
+    sqlite3_finalize(st);
+    return ok;
+}
