@@ -5,7 +5,8 @@ drivers_libbldrivers_a_SOURCES = \
 	drivers/status.c drivers/status.h \
 	drivers/runner.c drivers/runner.h \
 	drivers/graph.c drivers/graph.h \
-	drivers/sandbox.c drivers/sandbox.h
+	drivers/sandbox.c drivers/sandbox.h \
+	drivers/launcher.c drivers/launcher.h
 drivers_libbldrivers_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBEVENT_CFLAGS)
 
 # Shared code of the separate programs (drivers-private.h).

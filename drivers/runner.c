@@ -9,6 +9,8 @@
 // a pipe open). No shell is ever involved: execve() with an explicit argv and environment.
 #include "drivers/runner.h"
 
+#include "drivers/launcher.h"
+
 #include "server/log.h"
 
 #include <errno.h>
@@ -57,7 +59,7 @@ struct bl_runner {
 };
 
 static bl_runner_t *runners;
-static struct event *sigchld_ev;
+static struct event *sigchld_ev, *launcher_ev;
 static size_t num_runners;
 
 static void close_fd(int *fd)
@@ -74,11 +76,21 @@ static void drop_event(struct event **ev)
     *ev = NULL;
 }
 
+// Signals a stage's process group: directly, or through the launcher when the stages run as
+// other users (blattd without root).
+static void kill_group(pid_t pgid, int sig)
+{
+    if (bl_launcher_active())
+        bl_launcher_kill(pgid, sig);
+    else
+        kill(-pgid, sig);
+}
+
 static void signal_all(bl_runner_t *r, int sig)
 {
     for (size_t i = 0; i < r->n; i++) {
         if (r->st[i].pid > 0 && !r->st[i].exited)
-            kill(-r->st[i].pid, sig);
+            kill_group(r->st[i].pid, sig);
     }
 }
 
@@ -318,7 +330,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         // Drain time is over: stop waiting for pipes held by strays.
         for (size_t i = 0; i < r->n; i++) {
             if (r->st[i].err_fd >= 0)
-                kill(-r->st[i].pid, SIGKILL);
+                kill_group(r->st[i].pid, SIGKILL);
             drop_event(&r->st[i].err_ev);
             close_fd(&r->st[i].err_fd);
         }
@@ -342,6 +354,22 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     arm_timer(r, DRAIN_SECONDS + KILL_GRACE_SECONDS);
 }
 
+// A stage exited: its runner may be done.
+static void child_exited(pid_t pid, int status)
+{
+    for (bl_runner_t *r = runners; r; r = r->next) {
+        for (size_t i = 0; i < r->n; i++) {
+            if (r->st[i].pid == pid && !r->st[i].exited) {
+                r->st[i].exited = true;
+                r->st[i].status = status;
+                // The next runner may be freed by check_done: stop walking now.
+                check_done(r);
+                return;
+            }
+        }
+    }
+}
+
 static void on_sigchld(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig;
@@ -349,20 +377,19 @@ static void on_sigchld(evutil_socket_t sig, short what, void *arg)
     (void)arg;
     int status;
     pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        for (bl_runner_t *r = runners; r; r = r->next) {
-            for (size_t i = 0; i < r->n; i++) {
-                if (r->st[i].pid == pid && !r->st[i].exited) {
-                    r->st[i].exited = true;
-                    r->st[i].status = status;
-                    // The next runner may be freed by check_done: stop walking now.
-                    check_done(r);
-                    goto next_pid;
-                }
-            }
-        }
-    next_pid:;
-    }
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        child_exited(pid, status);
+}
+
+static void on_launcher_exit(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    int status;
+    pid_t pid;
+    while (bl_launcher_next_exit(&pid, &status))
+        child_exited(pid, status);
 }
 
 static void default_signal(int sig)
@@ -415,6 +442,12 @@ static bool init_sigchld(struct event_base *base)
 {
     if (sigchld_ev)
         return true;
+    if (bl_launcher_active()) {
+        launcher_ev =
+            event_new(base, bl_launcher_event_fd(), EV_READ | EV_PERSIST, on_launcher_exit, NULL);
+        if (!launcher_ev || event_add(launcher_ev, NULL) != 0)
+            return false;
+    }
     sigchld_ev = evsignal_new(base, SIGCHLD, on_sigchld, NULL);
     return sigchld_ev && event_add(sigchld_ev, NULL) == 0;
 }
@@ -428,6 +461,22 @@ static bool spawn_stage(bl_runner_t *r, size_t i, const bl_stage_t *stage, int i
         close(in);
         close(out);
         return false;
+    }
+    if (bl_launcher_active()) {
+        pid_t pid = bl_launcher_spawn(stage->path, stage->argv, stage->envp, cwd, in, out, errp[1]);
+        int e = errno;
+        close(in);
+        close(out);
+        close(errp[1]);
+        if (pid < 0) {
+            close(errp[0]);
+            bl_log(BL_LOG_ERROR, "runner: the launcher refused %s: %s", stage->path, strerror(e));
+            errno = e;
+            return false;
+        }
+        r->st[i].pid = pid;
+        r->st[i].err_fd = errp[0];
+        return watch(r, &r->st[i].err_ev, errp[0], EV_READ, on_stderr);
     }
     // Signals stay blocked from before fork() until the child has reset their handlers: a
     // SIGTERM that reaches the child early must not run blattd's own handler there (it would
@@ -566,4 +615,5 @@ size_t bl_runner_count(void)
 void bl_runner_cleanup(void)
 {
     drop_event(&sigchld_ev);
+    drop_event(&launcher_ev);
 }

@@ -97,7 +97,12 @@ static const directive_t directives[] = {
     {"PAMService", T_STRING, S_GLOBAL, 0, 63, NULL, G(pam_service)},
     {"OIDCIssuer", T_STRING, S_GLOBAL, 0, 511, NULL, G(oidc_issuer)},
     {"OIDCAudience", T_STRING, S_GLOBAL, 0, 255, NULL, G(oidc_audience)},
-    {"OIDCKeys", T_PATH, S_GLOBAL, 0, 0, NULL, G(oidc_keys)},
+    {"OIDCKeys", T_STRING, S_GLOBAL, 0, 1023, NULL, G(oidc_keys)},
+    {"OIDCKeysRefresh", T_SECONDS, S_GLOBAL, 10, 7 * 86400, NULL, G(oidc_keys_refresh)},
+    {"OIDCKeysMinInterval", T_SECONDS, S_GLOBAL, 1, 86400, NULL, G(oidc_keys_min_interval)},
+    {"OIDCFetchTimeout", T_SECONDS, S_GLOBAL, 1, 300, NULL, G(oidc_fetch_timeout)},
+    {"OIDCClockSkew", T_SECONDS, S_GLOBAL, 0, 600, NULL, G(oidc_clock_skew)},
+    {"OIDCCAFile", T_PATH, S_GLOBAL, 0, 0, NULL, G(oidc_ca_file)},
     {"OIDCGroupClaim", T_STRING, S_GLOBAL, 0, 63, NULL, G(oidc_group_claim)},
     {"OIDCAuthorizationServer", T_STRING, S_GLOBAL, 0, 511, NULL, G(oidc_authorization_server)},
     {"TLSClientCA", T_PATH, S_GLOBAL, 0, 0, NULL, G(tls_client_ca)},
@@ -193,9 +198,14 @@ bl_config_t *bl_config_defaults(void)
     c->oidc_keys = strdup("");
     c->oidc_group_claim = strdup("groups");
     c->oidc_authorization_server = strdup("");
+    c->oidc_ca_file = strdup("");
+    c->oidc_keys_refresh = 3600;
+    c->oidc_keys_min_interval = 30;
+    c->oidc_fetch_timeout = 10;
+    c->oidc_clock_skew = 60;
     c->tls_client_ca = strdup("");
     c->policy_file = strdup("");
-    c->user = strdup("");
+    c->user = strdup("blatt");
     c->sandbox = true;
     c->sandbox_uid_base = 2147000000;
     c->filter_memory_limit = (size_t)2 * 1024 * 1024 * 1024;
@@ -208,7 +218,8 @@ bl_config_t *bl_config_defaults(void)
         !c->data_dir || !c->filter_dir || !c->backend_dir || !c->helper_dir ||
         !c->tls_certificate || !c->tls_key || !c->user_file || !c->pam_service || !c->oidc_issuer ||
         !c->oidc_audience || !c->oidc_keys || !c->oidc_group_claim ||
-        !c->oidc_authorization_server || !c->tls_client_ca || !c->policy_file || !c->user) {
+        !c->oidc_authorization_server || !c->oidc_ca_file || !c->tls_client_ca || !c->policy_file ||
+        !c->user) {
         bl_config_delete(c);
         return NULL;
     }
@@ -272,6 +283,7 @@ void bl_config_delete(bl_config_t *c)
                      &c->oidc_keys,
                      &c->oidc_group_claim,
                      &c->oidc_authorization_server,
+                     &c->oidc_ca_file,
                      &c->tls_client_ca,
                      &c->policy_file,
                      &c->user};
@@ -651,6 +663,42 @@ static bool parse_line(parser_t *ps, char *line)
     return fail(ps, "unknown directive \"%s\"", line);
 }
 
+// An https URL, or an http one to loopback, without white space or control characters (the
+// URL itself is checked in full when blattd starts).
+static bool http_url(const char *s)
+{
+    bool plain = !strncasecmp(s, "http://", 7);
+    if (strncasecmp(s, "https://", 8) && !plain)
+        return false;
+    const char *host = s + (plain ? 7 : 8);
+    size_t hl = strcspn(host, ":/?");
+    bool v4 = hl > 4 && !strncmp(host, "127.", 4) && strspn(host, "0123456789.") == hl;
+    if (plain &&
+        !(v4 || (hl == 9 && !strncasecmp(host, "localhost", 9)) || !strncmp(host, "[::1]", 5)))
+        return false;
+    for (; *s; s++) {
+        if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+// The OIDC directives fit together: an issuer URL with an audience; keys from a file or URL.
+static bool oidc_ok(parser_t *ps)
+{
+    const bl_config_t *c = ps->c;
+    if (c->oidc_issuer[0] && !http_url(c->oidc_issuer))
+        return fail(ps, "OIDCIssuer must be an https:// URL (http:// on loopback only)");
+    if (c->oidc_issuer[0] && !c->oidc_audience[0])
+        return fail(ps, "OIDCIssuer needs OIDCAudience (what the tokens for blattd say in aud)");
+    if (c->oidc_keys[0] && c->oidc_keys[0] != '/' && !http_url(c->oidc_keys))
+        return fail(ps, "OIDCKeys must be an absolute path or an https:// URL (http:// on "
+                        "loopback only)");
+    if (c->oidc_keys[0] && !c->oidc_issuer[0])
+        return fail(ps, "OIDCKeys needs OIDCIssuer (the iss every token must have)");
+    return true;
+}
+
 static bool finish(parser_t *ps)
 {
     bl_config_t *c = ps->c;
@@ -658,6 +706,8 @@ static bool finish(parser_t *ps)
         return fail(ps, "<Printer %s> is not closed", ps->printer->name);
     if (c->default_printer && !bl_config_find_printer(c, c->default_printer))
         return fail(ps, "DefaultPrinter \"%s\" is not a defined printer", c->default_printer);
+    if (!oidc_ok(ps))
+        return false;
     if (c->num_listen == 0) {
         c->listen = calloc(1, sizeof(*c->listen));
         if (!c->listen || !(c->listen[0].host = strdup("localhost")))

@@ -74,8 +74,14 @@ typedef struct bl_config {
     unsigned auth_schemes;          // default schemes of listeners (BL_SCHEME_*)
     char *user_file;                // Blatt's own users (argon2id), "" = none
     char *pam_service;              // PAM service for Basic, "" = none
-    char *oidc_issuer, *oidc_audience, *oidc_keys, *oidc_group_claim;
+    char *oidc_issuer, *oidc_audience, *oidc_group_claim;
+    char *oidc_keys;                 // JWKS file path or URL; "" = the issuer's jwks_uri
     char *oidc_authorization_server; // advertised as oauth-authorization-server-uri
+    char *oidc_ca_file;              // CAs trusted for the issuer's https, "" = the system's
+    int oidc_keys_refresh;           // seconds between fetches of the issuer's keys
+    int oidc_keys_min_interval;      // seconds at least between fetches asked for by tokens
+    int oidc_fetch_timeout;          // seconds for one metadata or key-set download
+    int oidc_clock_skew;             // seconds of clock skew allowed for exp, nbf and iat
     char *tls_client_ca;             // CAs of client certificates, "" = none
     char *policy_file;               // blatt-policy.conf, "" = the built-in policy
     bool audit_syslog;

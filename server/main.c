@@ -1,5 +1,6 @@
 // blattd: the Blatt print server daemon (flags, start-up, signals, the event loop).
 // Licensed under the Apache License, Version 2.0.
+#include "drivers/launcher.h"
 #include "server/config.h"
 #include "server/http.h"
 #include "server/log.h"
@@ -18,6 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <dirent.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -243,12 +248,114 @@ static void raise_nofile(bl_config_t *c)
     }
 }
 
+// The account blattd drops to (User): NULL when it stays as it is (not root, or User root).
+static const struct passwd *drop_target(const bl_config_t *c, bool *fail)
+{
+    *fail = false;
+    if (geteuid() != 0 || !c->user[0] || !strcmp(c->user, "root"))
+        return NULL;
+    const struct passwd *pw = getpwnam(c->user);
+    if (!pw || pw->pw_uid == 0) {
+        bl_log(BL_LOG_ERROR,
+               "User %s does not exist (or is root): create it (useradd --system --home-dir "
+               "%s --shell /usr/sbin/nologin %s) or set User root to keep root (not "
+               "recommended)",
+               c->user, c->state_dir, c->user);
+        *fail = true;
+        return NULL;
+    }
+    return pw;
+}
+
+// Hands StateDir (and what blattd created in it as root) and the log files to uid/gid.
+static bool give_state(const bl_config_t *c, uid_t uid, gid_t gid)
+{
+    const char *subdirs[] = {"", "/spool", "/tmp", "/tls"};
+    for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+        char dir[1100];
+        snprintf(dir, sizeof(dir), "%s%s", c->state_dir, subdirs[i]);
+        DIR *d = opendir(dir);
+        if (!d)
+            continue;
+        if (fchown(dirfd(d), uid, gid) != 0) {
+            bl_log(BL_LOG_ERROR, "cannot hand %s to User: %s", dir, strerror(errno));
+            closedir(d);
+            return false;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            if (de->d_name[0] == '.' && (!de->d_name[1] || !strcmp(de->d_name, "..")))
+                continue;
+            struct stat st;
+            if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                (S_ISREG(st.st_mode) || (i == 2 && S_ISDIR(st.st_mode))))
+                fchownat(dirfd(d), de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW);
+        }
+        closedir(d);
+    }
+    const char *logs[] = {c->log_file, c->access_log};
+    for (size_t i = 0; i < 2; i++) {
+        struct stat st;
+        if (logs[i] && logs[i][0] == '/' && lstat(logs[i], &st) == 0 && S_ISREG(st.st_mode) &&
+            chown(logs[i], uid, gid) != 0)
+            bl_log(BL_LOG_WARN, "cannot hand %s to User (SIGHUP cannot reopen it): %s", logs[i],
+                   strerror(errno));
+    }
+    return true;
+}
+
+// Becomes pw for good: no way back to root, and not dumpable (no ptrace, no core with keys).
+static bool drop_root(const struct passwd *pw)
+{
+    if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
+        setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
+        setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {
+        bl_log(BL_LOG_ERROR, "cannot become %s: %s", pw->pw_name, strerror(errno));
+        return false;
+    }
+    if (setuid(0) == 0 || seteuid(0) == 0) {
+        bl_log(BL_LOG_ERROR, "root could be regained after dropping it: refusing to run");
+        return false;
+    }
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    bl_log(BL_LOG_INFO, "running as %s (uid %u); filters start through the launcher", pw->pw_name,
+           (unsigned)pw->pw_uid);
+    return true;
+}
+
 static int run(bl_config_t *config, const char *conf_path, bool foreground)
 {
     daemon_ctx_t d = {0};
     // Fork before the loop exists: an epoll instance does not survive fork().
     if (!foreground && !daemonize())
         return 1;
+    // As root: the launcher keeps root for the sandbox and PAM, blattd gives it up below.
+    bool fail;
+    const struct passwd *target = drop_target(config, &fail);
+    uid_t drop_uid = target ? target->pw_uid : 0;
+    gid_t drop_gid = target ? target->pw_gid : 0;
+    char drop_name[64];
+    snprintf(drop_name, sizeof(drop_name), "%s", target ? target->pw_name : "");
+    if (fail)
+        return 1;
+    if (target) {
+        char helper[1100], tmp[1100];
+        snprintf(helper, sizeof(helper), "%s/blatt-exec", config->helper_dir);
+        snprintf(tmp, sizeof(tmp), "%s/tmp", config->state_dir);
+        mkdir(config->state_dir, 0700);
+        mkdir(tmp, 0700);
+        bl_launcher_conf_t lc = {
+            .helper = helper,
+            .dirs = {config->filter_dir, config->backend_dir, config->helper_dir},
+            .tmp_dir = tmp,
+            .uid_base = (unsigned)config->sandbox_uid_base,
+            .pam_service = config->pam_service,
+        };
+        if (!bl_launcher_start(&lc)) {
+            bl_log(BL_LOG_ERROR, "cannot start the launcher: %s", strerror(errno));
+            return 1;
+        }
+    }
     struct event_config *ec = event_config_new();
     d.base = event_base_new_with_config(ec);
     event_config_free(ec);
@@ -262,6 +369,13 @@ static int run(bl_config_t *config, const char *conf_path, bool foreground)
     if (!d.sys || !open_listeners(&d, config)) {
         bl_log(BL_LOG_ERROR, "start-up failed");
         return 1;
+    }
+    if (target) {
+        struct passwd pw = {.pw_name = drop_name, .pw_uid = drop_uid, .pw_gid = drop_gid};
+        if (!give_state(config, drop_uid, drop_gid) || !drop_root(&pw)) {
+            bl_log(BL_LOG_ERROR, "start-up failed");
+            return 1;
+        }
     }
     bl_system_started(d.sys, conf_path);
     d.sig_term = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);

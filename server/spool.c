@@ -229,6 +229,15 @@ void bl_kek_delete(bl_kek_t *kek)
         OPENSSL_secure_clear_free(kek, sizeof(*kek));
 }
 
+// As root, a key owned by the owner of its directory (the User blattd runs as) is ours too.
+static bool owned_like_dir(const char *path, uid_t uid)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    struct stat st;
+    return stat(dirname(dir), &st) == 0 && st.st_uid == uid;
+}
+
 // Reads an existing key file after checking its type, owner, mode and size; closes fd.
 static bl_kek_t *kek_read(int fd, const char *path)
 {
@@ -241,7 +250,7 @@ static bl_kek_t *kek_read(int fd, const char *path)
     } else if (st.st_mode & 077) {
         bl_log(BL_LOG_ERROR, "spool: KEK %s has mode %04o; refusing (must be 0600 or 0400)", path,
                (unsigned)(st.st_mode & 07777));
-    } else if (st.st_uid != geteuid()) {
+    } else if (st.st_uid != geteuid() && !(geteuid() == 0 && owned_like_dir(path, st.st_uid))) {
         bl_log(BL_LOG_ERROR, "spool: KEK %s is owned by uid %u, not by us; refusing", path,
                (unsigned)st.st_uid);
     } else if (st.st_size != KEY_LEN) {

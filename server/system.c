@@ -4,6 +4,7 @@
 
 #include "server/system.h"
 
+#include "drivers/launcher.h"
 #include "drivers/sandbox.h"
 
 #include "drivers/graph.h"
@@ -125,7 +126,7 @@ void bl_system_sandbox(const bl_system_t *sys, int job_id, bool backend, const c
     const bl_config_t *c = sys->config;
     const long mib = 1024 * 1024;
     memset(sb, 0, sizeof(*sb));
-    if (geteuid() == 0) {
+    if (geteuid() == 0 || bl_launcher_active()) {
         // Every job its own uid: its programs cannot reach another job's processes or files.
         sb->drop_user = true;
         sb->uid = (uid_t)c->sandbox_uid_base + (uid_t)(job_id > 0 ? job_id % 1024 : 1024);

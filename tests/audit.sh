@@ -176,6 +176,8 @@ before=$(fp)
 ok $? "blattd serves TLS on the port"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
     -keyout "$W/state/tls/server.key.new" -out "$W/state/tls/server.crt.new" 2>/dev/null
+# blattd runs as its User by now: the files must be readable by it (as in real life).
+chown --reference="$W/state" "$W/state/tls/server.key.new" "$W/state/tls/server.crt.new"
 mv "$W/state/tls/server.key.new" "$W/state/tls/server.key"
 mv "$W/state/tls/server.crt.new" "$W/state/tls/server.crt"
 kill -HUP "$BLATTD_PID"

@@ -205,7 +205,17 @@ bl_start_blattd()
     "$BLATTD" -f -c "$1" >>"$W/blattd.out" 2>&1 &
     BLATTD_PID=$!
     bl_pids+=($BLATTD_PID)
-    bl_wait_port "$2" 15
+    local i
+    for ((i = 0; i < 150; i++)); do
+        # A blattd that refused to start is not waited for (its log says why).
+        if ! kill -0 "$BLATTD_PID" 2>/dev/null; then
+            diag "blattd exited at start: $(tail -n 2 "$W/blattd.log" 2>/dev/null | tr '\n' ' ')"
+            return 1
+        fi
+        (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 bl_stop_blattd()

@@ -10,7 +10,7 @@ for page in "$top_srcdir"/man/*.[1-8]; do
     [ -z "$out" ] || diag "$out"
 done
 # Every program and the file an admin edits have a page.
-for p in blattd.8 blatt.1 blattd.conf.5 blatt-filter.7 blatt-backend.7; do
+for p in blattd.8 blatt.1 blattd.conf.5 blatt-policy.conf.5 blatt-filter.7 blatt-backend.7; do
     [ -f "$top_srcdir/man/$p" ]
     ok $? "man/$p exists"
 done

@@ -23,6 +23,17 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     missing="$missing nodejs npm"
 fi
 
+# blattd drops root to this account after binding its ports (User in blattd.conf).
+if ! getent passwd blatt >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        useradd --system --home-dir /var/lib/blatt --no-create-home --shell /usr/sbin/nologin \
+            --user-group blatt
+    else
+        sudo useradd --system --home-dir /var/lib/blatt --no-create-home \
+            --shell /usr/sbin/nologin --user-group blatt
+    fi
+fi
+
 if [ -z "$missing" ]; then
     exit 0
 fi
