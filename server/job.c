@@ -387,8 +387,9 @@ void bl_job_set_state(bl_job_t *job, bl_job_state_t state, const char *reason, c
     if (state >= BL_JOB_CANCELED && old < BL_JOB_CANCELED && job->registered) {
         char object[64], result[300];
         snprintf(object, sizeof(object), "job %d", job->id);
-        snprintf(result, sizeof(result), "%s%s%s", bl_job_state_string(state),
-                 job->message[0] ? ": " : "", job->message);
+        const char *st = bl_job_state_string(state);
+        bool say = job->message[0] && strcmp(job->message, st);
+        snprintf(result, sizeof(result), "%s%s%s", st, say ? ": " : "", say ? job->message : "");
         bl_system_audit(job->sys, "blattd", "-", "job-end", object, result);
     }
     if (state >= BL_JOB_CANCELED) {

@@ -63,6 +63,8 @@ wait_port "$eve"
 
 echo "== 2. blattd on 127.0.0.1:$port with two queues"
 cat >"$out/blattd.conf" <<EOF
+# trust: on loopback, lp's requesting-user-name is believed (a demo; real listeners
+# authenticate, see blattd.conf(5)).
 Listen 127.0.0.1:$port trust
 LocalSocket $out/blattd.sock
 StateDir $out/state
@@ -105,6 +107,10 @@ for f in "$out"/printer/*.pdf "$out"/pdf-printer/*.pdf; do
 done
 echo "  The spool holds $(ls "$out/state/spool" | wc -l) files: documents are encrypted while"
 echo "  they wait and shredded when their job ends."
+echo "== 6. The audit chain (who did what; people appear as pseudonyms)"
+"$bin/blatt" -c "$out/blattd.conf" audit verify | sed 's/^/  /'
+"$bin/blatt" -c "$out/blattd.conf" audit export | tail -n 4 |
+    sed -E 's/.*"time":"([^"]*)","actor":"([^"]*)".*"action":"([^"]*)","object":"([^"]*)","result":"([^"]*)".*/  \1 \2 \3 \4: \5/'
 if [ "$keep" = --keep ]; then
     echo "== blattd keeps running: http://127.0.0.1:$port/ (stop: kill ${pids[*]})"
 fi
