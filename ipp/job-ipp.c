@@ -111,6 +111,69 @@ void bl_ipp_cancel_job(bl_ipp_req_t *req)
                   bl_ipp_is_owner(req, job) ? "job-canceled-by-user" : "job-canceled-by-operator");
 }
 
+// job-ids of Cancel-Jobs, Cancel-My-Jobs, Purge-Jobs and Get-Jobs (PWG 5100.11): *out is NULL
+// when it is absent. false when it is malformed (the status is set).
+static bool job_ids_arg(bl_ipp_req_t *req, ipp_attribute_t **out)
+{
+    ipp_attribute_t *a = ippFindAttribute(req->request, "job-ids", IPP_TAG_ZERO);
+    *out = NULL;
+    if (!a)
+        return true;
+    int n = ippGetCount(a);
+    bool ok = ippGetGroupTag(a) == IPP_TAG_OPERATION && ippGetValueTag(a) == IPP_TAG_INTEGER &&
+              n >= 1 && n <= 1024;
+    for (int i = 0; ok && i < n; i++)
+        ok = ippGetInteger(a, i) > 0;
+    if (!ok) {
+        bl_ipp_unsupported(req, a);
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES, "bad job-ids");
+        return false;
+    }
+    *out = a;
+    return true;
+}
+
+// Cancels exactly the jobs job-ids lists, or none of them: each must be active on the target
+// printer and the requester's (every job's when `all`). The ids that fail come back in the
+// unsupported group; a job of somebody else's makes it a denial.
+static void cancel_listed(bl_ipp_req_t *req, ipp_attribute_t *ids, bool all)
+{
+    int n = ippGetCount(ids), bad[1024], num_bad = 0;
+    ipp_status_t status = IPP_STATUS_OK;
+    for (int i = 0; i < n; i++) {
+        bl_job_t *job = bl_job_find(req->sys, ippGetInteger(ids, i));
+        ipp_status_t st = IPP_STATUS_OK;
+        if (!job || (req->printer && job->printer != req->printer) || bl_job_is_terminal(job))
+            st = IPP_STATUS_ERROR_NOT_POSSIBLE;
+        else if (!all && !bl_ipp_is_owner(req, job))
+            st = IPP_STATUS_ERROR_NOT_AUTHORIZED;
+        if (st == IPP_STATUS_OK)
+            continue;
+        bad[num_bad++] = ippGetInteger(ids, i);
+        if (status != IPP_STATUS_ERROR_NOT_AUTHORIZED)
+            status = st;
+    }
+    if (num_bad) {
+        ippAddIntegers(req->response, IPP_TAG_UNSUPPORTED_GROUP, IPP_TAG_INTEGER, "job-ids",
+                       num_bad, bad);
+        char object[64];
+        snprintf(object, sizeof(object), "job %d", bad[0]);
+        if (status == IPP_STATUS_ERROR_NOT_AUTHORIZED)
+            bl_ipp_deny(req, status, object, "job-ids lists jobs that are not yours");
+        else
+            bl_ipp_set_status(req, status, "job-ids lists jobs that cannot be canceled");
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        bl_job_t *job = bl_job_find(req->sys, ippGetInteger(ids, i));
+        if (!job || bl_job_is_terminal(job))
+            continue; // listed twice
+        audit_job(req, "job-cancel", job);
+        bl_job_cancel(job, bl_ipp_is_owner(req, job) ? "job-canceled-by-user"
+                                                     : "job-canceled-by-operator");
+    }
+}
+
 void bl_ipp_cancel_my_jobs(bl_ipp_req_t *req)
 {
     bl_system_t *sys = req->sys;
@@ -118,6 +181,13 @@ void bl_ipp_cancel_my_jobs(bl_ipp_req_t *req)
     // Cancel-My-Jobs) only their own.
     bool all = req->op != IPP_OP_CANCEL_MY_JOBS &&
                bl_policy_role_may(sys->policy, BL_OP_CANCEL_ALL, req->roles);
+    ipp_attribute_t *listed;
+    if (!job_ids_arg(req, &listed))
+        return;
+    if (listed) {
+        cancel_listed(req, listed, all);
+        return;
+    }
     // Collect first: canceling may remove jobs from the active list.
     int ids[1024];
     size_t n = 0;
@@ -425,11 +495,28 @@ void bl_ipp_get_jobs(bl_ipp_req_t *req)
     jobs_ctx_t c = {req, NULL, 0, 0};
     if (!get_jobs_args(req, &which, &mine, &c.limit, &c.ra))
         return;
+    ipp_attribute_t *ids;
+    if (!job_ids_arg(req, &ids))
+        return;
     bl_system_t *sys = req->sys;
     // Only the roles that may read every job see others' jobs at all.
     if (!bl_policy_role_may(sys->policy, BL_OP_READ_JOBS, req->roles))
         mine = true;
     const char *user = mine ? req->user : NULL;
+    if (ids) {
+        // The listed jobs in any state, each only if the requester would see it in a list.
+        for (int i = 0; i < ippGetCount(ids); i++) {
+            bl_job_t *job = bl_job_lookup(sys, ippGetInteger(ids, i));
+            bool show = job && (!req->printer || !strcmp(job->printer_name, req->printer->name)) &&
+                        (!user || !strcmp(user, job->params.user));
+            bool more = !show || add_one_job(&c, job);
+            if (job && job->history)
+                bl_job_unref(job);
+            if (!more)
+                break;
+        }
+        return;
+    }
     if (strcmp(which, "completed")) {
         for (size_t i = 0; i < sys->num_active; i++) {
             bl_job_t *job = sys->active[i];

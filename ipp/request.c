@@ -51,11 +51,48 @@ void bl_ipp_req_delete(bl_ipp_req_t *req)
     free(req);
 }
 
+// A reply has one operation group, first (RFC 8010 3.1.1; libcups refuses any other reply as
+// "Invalid group tag"): operation attributes added after others (a status-message set after an
+// attribute was reported unsupported) move up, the other groups keep their order.
+static void operation_group_first(bl_ipp_req_t *req)
+{
+    ipp_t *r = req->response;
+    bool other = false, late = false;
+    for (ipp_attribute_t *a = ippFirstAttribute(r); a && !late; a = ippNextAttribute(r)) {
+        ipp_tag_t g = ippGetGroupTag(a);
+        late = g == IPP_TAG_OPERATION && other;
+        other = other || (g != IPP_TAG_OPERATION && g != IPP_TAG_ZERO);
+    }
+    ipp_t *fixed = late ? ippNew() : NULL;
+    if (!fixed)
+        return;
+    int minor = 0, major = ippGetVersion(r, &minor);
+    ippSetVersion(fixed, major, minor);
+    ippSetStatusCode(fixed, ippGetStatusCode(r));
+    ippSetRequestId(fixed, ippGetRequestId(r));
+    for (ipp_attribute_t *a = ippFirstAttribute(r); a; a = ippNextAttribute(r)) {
+        if (ippGetGroupTag(a) == IPP_TAG_OPERATION)
+            ippCopyAttribute(fixed, a, 0);
+    }
+    for (ipp_attribute_t *a = ippFirstAttribute(r); a; a = ippNextAttribute(r)) {
+        if (ippGetGroupTag(a) == IPP_TAG_OPERATION)
+            continue;
+        if (ippGetName(a))
+            ippCopyAttribute(fixed, a, 0);
+        else
+            ippAddSeparator(fixed);
+    }
+    ippDelete(r);
+    req->response = fixed;
+}
+
 void bl_ipp_respond(bl_ipp_req_t *req)
 {
     if (req->responded)
         return;
     req->responded = true;
+    if (req->response)
+        operation_group_first(req);
     ipp_t *resp = req->response;
     req->response = NULL;
     if (req->orphaned) {

@@ -149,3 +149,13 @@ tests_sandbox_evil_ns_SOURCES = tests/sandbox/evil-ns.c
 tests_sandbox_sandbox_argv_SOURCES = tests/sandbox/sandbox-argv.c
 tests_sandbox_sandbox_argv_LDADD = drivers/libbldrivers.a
 BL_IT += tests/sandbox.sh
+
+# Authorisation: the matrix of tests/authz-matrix.txt and the CUPS failure classes (document
+# fetching, Basic on a bearer listener, names differing in case, requesting-user-name), driven
+# by a small libcups client.
+check_PROGRAMS += tests/authz/ippreq
+tests_authz_ippreq_SOURCES = tests/authz/ippreq.c
+tests_authz_ippreq_CPPFLAGS = $(AM_CPPFLAGS) $(CUPS_CFLAGS)
+tests_authz_ippreq_LDADD = $(CUPS_LIBS)
+BL_IT += tests/authz.sh tests/authz-cve.sh
+EXTRA_DIST += tests/authz-matrix.txt tests/authz/common.sh
