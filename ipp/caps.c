@@ -8,12 +8,13 @@
 //   Blatt uses, the value syntaxes it may take, how many values, how long a string, which
 //   integer range, which URI schemes and, for collections, which members (recursively, at most
 //   MAX_DEPTH collections deep).
-// - Strings: valid UTF-8 without C0, DEL or C1 controls, without U+2028/U+2029, without '"' and
-//   '\'. Keywords are PWG keywords [a-z0-9][a-z0-9._-]* (urf-supported also allows A-Z).
-//   mimeMediaType is type/subtype of [A-Za-z0-9.+-]. URIs are printable ASCII without spaces,
-//   quotes, backslashes or angle brackets, with a scheme from the attribute's list. octetString
-//   values (printer-supply, trays, alerts) are printable ASCII. textWithLanguage and
-//   nameWithLanguage become text and name (the language is dropped).
+// - Strings: valid UTF-8 without C0, DEL or C1 controls, without U+2028/U+2029 and the bidi
+//   embedding/override/isolate controls (U+202A-E, U+2066-9), without '"' and '\'. Keywords
+//   are PWG keywords [a-z0-9][a-z0-9._-]* (urf-supported also allows A-Z). mimeMediaType is
+//   type/subtype of [A-Za-z0-9.+-]. URIs are printable ASCII without spaces, quotes,
+//   backslashes or angle brackets, with a scheme from the attribute's list. octetString values
+//   (printer-supply, trays, alerts) are printable ASCII. textWithLanguage and nameWithLanguage
+//   become text and name (the language is dropped). Media dimensions are at least 1.
 // - A bad value drops only that value when others remain; an attribute left without values is
 //   not kept. *dropped counts each refused value, each refused attribute (wrong syntax, repeated
 //   name) and each attribute cut at its value limit (once). Attributes and collection members
@@ -90,9 +91,10 @@ struct attr_spec {
 #define END_SPECS {NULL, 0, 0, 0, 0, 0, 0, NULL}
 // clang-format on
 
+// A size of 0 is no size (custom size ranges start at 1 too).
 static const attr_spec_t media_size_members[] = {
-    {"x-dimension", S_INTEGER | S_RANGE, 1, 0, 0, DIM_MAX, 0, NULL},
-    {"y-dimension", S_INTEGER | S_RANGE, 1, 0, 0, DIM_MAX, 0, NULL},
+    {"x-dimension", S_INTEGER | S_RANGE, 1, 0, 1, DIM_MAX, 0, NULL},
+    {"y-dimension", S_INTEGER | S_RANGE, 1, 0, 1, DIM_MAX, 0, NULL},
     END_SPECS,
 };
 
@@ -354,6 +356,8 @@ static size_t utf8_char(const unsigned char *s)
         return 0; // overlong, beyond Unicode, or a surrogate
     if (cp <= 0x9f || cp == 0x2028 || cp == 0x2029)
         return 0; // C1 controls and the Unicode line/paragraph separators
+    if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+        return 0; // bidi embeddings, overrides and isolates: they make text show as other text
     return n;
 }
 

@@ -254,6 +254,15 @@ void bl_ipp_set_job_attributes(bl_ipp_req_t *req)
                           "only job-hold-until (no-hold, indefinite) can be changed");
         return;
     }
+    // Releasing a held job is Release-Job by another name: the owner's (pull printing).
+    if (release && job->state == BL_JOB_HELD && !bl_ipp_is_owner(req, job) &&
+        !bl_policy_role_may(req->sys->policy, BL_OP_RELEASE, req->roles)) {
+        char object[64];
+        snprintf(object, sizeof(object), "job %d", job->id);
+        bl_ipp_deny(req, IPP_STATUS_ERROR_NOT_AUTHORIZED, object,
+                    "only its owner releases a held job");
+        return;
+    }
     if ((hold && !bl_job_hold(job)) ||
         (release && job->state == BL_JOB_HELD && !bl_job_release(job)))
         bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_POSSIBLE, "job %d cannot be changed now",

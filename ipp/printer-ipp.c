@@ -100,8 +100,9 @@ void bl_ipp_add_printer_attrs(bl_ipp_req_t *req, bl_printer_t *p, ipp_attribute_
     };
     ipp_t *dyn = ippNew();
     bl_printer_attrs_add_state(dyn, &s);
+    // The device URI may carry credentials (ipps://user:pass@...): operators and admins only.
     if (bl_ipp_wants(ra, "device-uri", "printer-description", true) && p->conf->device_uri &&
-        req->peer.local)
+        (req->roles & (BL_ROLE_ADMIN | BL_ROLE_OPERATOR)))
         ippAddString(dyn, IPP_TAG_PRINTER, IPP_TAG_URI, "device-uri", NULL, p->conf->device_uri);
     bl_ipp_copy_requested(req->response, dyn, ra);
     ippDelete(dyn);

@@ -487,10 +487,11 @@ static bl_op_class_t op_class(ipp_op_t op)
         return BL_OP_DOCUMENT;
     case IPP_OP_CANCEL_JOB:
     case IPP_OP_HOLD_JOB:
-    case IPP_OP_RELEASE_JOB:
     case IPP_OP_SET_JOB_ATTRIBUTES:
     case IPP_OP_CANCEL_MY_JOBS:
         return BL_OP_MANAGE_JOB;
+    case IPP_OP_RELEASE_JOB:
+        return BL_OP_RELEASE;
     case IPP_OP_GET_JOB_ATTRIBUTES:
     case IPP_OP_GET_JOBS:
         return BL_OP_READ_JOBS;
@@ -499,8 +500,14 @@ static bl_op_class_t op_class(ipp_op_t op)
         return BL_OP_CANCEL_ALL;
     case IPP_OP_IDENTIFY_PRINTER:
         return BL_OP_IDENTIFY;
-    default:
+    case IPP_OP_GET_PRINTER_ATTRIBUTES:
+    case IPP_OP_GET_SYSTEM_ATTRIBUTES:
+    case IPP_OP_GET_PRINTERS:
+    case IPP_OP_CUPS_GET_PRINTERS:
+    case IPP_OP_CUPS_GET_DEFAULT:
         return BL_OP_QUERY;
+    default:
+        return BL_OP_COUNT; // not an operation blattd implements: dispatch says so
     }
 }
 
@@ -534,6 +541,7 @@ static bool authorize(bl_ipp_req_t *req)
         snprintf(object, sizeof(object), "system");
     switch (c) {
     case BL_OP_QUERY:
+    case BL_OP_COUNT: // unsupported: answered as such by dispatch
         return true;
     case BL_OP_PRINT:
         if (req->printer && bl_policy_may_print(pol, req->printer->name, &req->id) &&

@@ -66,6 +66,7 @@ static const struct {
     {"document", BL_OP_DOCUMENT},   {"manage-jobs", BL_OP_MANAGE_JOB},
     {"read-jobs", BL_OP_READ_JOBS}, {"cancel-all", BL_OP_CANCEL_ALL},
     {"identify", BL_OP_IDENTIFY},   {"audit", BL_OP_AUDIT},
+    {"release", BL_OP_RELEASE},
     {"admin", BL_OP_ADMIN},
 };
 
@@ -372,6 +373,7 @@ static bl_policy_t *policy_new(void)
     p->op_roles[BL_OP_PRINT] = BL_ROLE_USER;
     p->op_roles[BL_OP_DOCUMENT] = 0; // only the owner
     p->op_roles[BL_OP_MANAGE_JOB] = BL_ROLE_OPERATOR | BL_ROLE_ADMIN;
+    p->op_roles[BL_OP_RELEASE] = 0; // pull printing: only the owner releases, at the printer
     p->op_roles[BL_OP_READ_JOBS] = BL_ROLE_OPERATOR | BL_ROLE_ADMIN | BL_ROLE_AUDITOR;
     p->op_roles[BL_OP_CANCEL_ALL] = BL_ROLE_OPERATOR | BL_ROLE_ADMIN;
     p->op_roles[BL_OP_IDENTIFY] = BL_ROLE_USER;

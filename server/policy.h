@@ -20,7 +20,8 @@ typedef enum bl_op_class {
     BL_OP_QUERY,      // printer and system attributes: open to everyone
     BL_OP_PRINT,      // Print-Job, Validate-Job, Create-Job (plus the queue's allow list)
     BL_OP_DOCUMENT,   // Send-Document, Close-Job: the job's owner only
-    BL_OP_MANAGE_JOB, // Cancel-Job, Hold-Job, Release-Job, Set-Job-Attributes: owner or role
+    BL_OP_MANAGE_JOB, // Cancel-Job, Hold-Job, Set-Job-Attributes: owner or role
+    BL_OP_RELEASE,    // Release-Job (and job-hold-until=no-hold): owner, or role (default none)
     BL_OP_READ_JOBS,  // Get-Jobs, Get-Job-Attributes: own jobs, or all for the roles
     BL_OP_CANCEL_ALL, // Cancel-Jobs, Purge-Jobs on others' jobs
     BL_OP_IDENTIFY,   // Identify-Printer

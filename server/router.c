@@ -49,6 +49,10 @@ static void route_free(route_t *r)
 // 401 with a challenge for each scheme this connection may use.
 static void challenge(bl_conn_t *c, unsigned schemes, const char *why, bool bad_token)
 {
+    // A password is only taken over TLS or the local socket: no Basic challenge elsewhere.
+    uid_t uid;
+    if (!bl_conn_is_tls(c) && !bl_conn_peer_uid(c, &uid))
+        schemes &= ~BL_SCHEME_BASIC;
     char hdr[512] = "";
     size_t n = 0;
     if (schemes & BL_SCHEME_BASIC)
@@ -150,6 +154,16 @@ static void authenticate(bl_system_t *sys, bl_conn_t *c, route_t *r, const bl_ht
     bool is_unix = bl_conn_peer_uid(c, &uid), tls = bl_conn_is_tls(c);
     r->schemes = bl_conn_tag(c) & bl_auth_available(sys->auth);
     const char *authz = bl_http_request_header(req, "Authorization");
+    size_t num_authz = 0;
+    for (size_t i = 0; i < req->num_headers; i++)
+        num_authz += !strcasecmp(req->headers[i].name, "Authorization");
+    if (num_authz > 1) {
+        // Which one would count? Neither: an ambiguous request is malformed.
+        bl_system_audit(sys, "", bl_conn_peer(c), "login", "-", "two Authorization headers");
+        r->responded = true;
+        bl_conn_respond_text(c, 400, "more than one Authorization header");
+        return;
+    }
     bl_identity_t id;
     if (!authz) {
         char subject[256];
