@@ -40,8 +40,9 @@ static int replay_file(const char *path)
     return 0;
 }
 
-// Each argument is a corpus file or a directory of them; prints how many inputs ran.
-int main(int argc, char **argv)
+// Each argument is a corpus file or a directory of them; prints how many inputs ran. Weak: in a
+// libFuzzer build (tools/fuzz.sh) libFuzzer's own main takes over.
+__attribute__((weak)) int main(int argc, char **argv)
 {
     int count = 0, errors = 0;
     for (int i = 1; i < argc; i++) {
