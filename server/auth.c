@@ -6,9 +6,13 @@
 // user and password, so a client that sends Basic with every request costs one check. A
 // failed check takes at least a second (in the worker), which slows guessing without
 // blocking anyone else. Bearer tokens are verified on the loop (a signature check is cheap)
-// against the issuer's key set, loaded from a file or fetched by a worker.
+// against the issuer's key set (server/auth-keys.c: a file, or fetched by a worker); a token
+// that arrives before the first keys, or names a kid the set lacks, waits for one fetch.
 #include "server/auth.h"
 
+#include "drivers/launcher.h"
+
+#include "server/auth-keys.h"
 #include "server/config.h"
 #include "server/jwt.h"
 #include "server/log.h"
@@ -59,7 +63,7 @@ struct bl_auth {
     unsigned char salt[32];
     cache_entry_t cache[CACHE_SIZE];
     size_t cache_next;
-    bl_jwks_t *jwks;
+    bl_auth_keys_t *keys; // NULL when no OIDCIssuer is set
     bl_jwt_rules_t rules;
     char issuer[512], audience[256], group_claim[64];
 };
@@ -70,6 +74,8 @@ struct bl_auth_pending {
     bl_auth_done_fn done;
     void *arg;
     char user[256], password[256];
+    char *token;                   // a bearer token waiting for keys
+    bl_auth_keys_waiter_t *waiter; // its place in the queue
     unsigned char key[32];
     bool ok;
     char why[128];
@@ -342,7 +348,9 @@ static void basic_work(void *arg)
         for (size_t i = 0; p->ok && i < u->num_groups; i++)
             snprintf(p->id.groups[p->id.num_groups++], sizeof(p->id.groups[0]), "%s", u->groups[i]);
     } else if (a->pam_service[0]) {
-        p->ok = pam_check(a->pam_service, p->user, p->password);
+        // Without root (blattd dropped it), the launcher's PAM process asks PAM as root.
+        p->ok = bl_launcher_has_pam() ? bl_launcher_pam(p->user, p->password)
+                                      : pam_check(a->pam_service, p->user, p->password);
         struct passwd pw, *res = NULL;
         char buf[4096];
         if (p->ok && getpwnam_r(p->user, &pw, buf, sizeof(buf), &res) == 0 && res)
@@ -447,38 +455,101 @@ static void token_key(const bl_auth_t *a, const char *token, unsigned char key[3
     EVP_MD_CTX_free(md);
 }
 
-static void check_bearer(bl_auth_t *a, const bl_auth_header_t *h, bl_auth_done_fn done, void *arg)
+// The identity of verified claims, cached until the token expires (at most CACHE_SECONDS).
+static void bearer_identity(bl_auth_t *a, const unsigned char key[32],
+                            const bl_jwt_claims_t *claims, bl_identity_t *id)
 {
-    bl_identity_t id;
-    memset(&id, 0, sizeof(id));
+    memset(id, 0, sizeof(*id));
+    id->method = BL_AUTH_BEARER;
+    snprintf(id->subject, sizeof(id->subject), "%s", claims->subject);
+    snprintf(id->name, sizeof(id->name), "%s", claims->name);
+    // A group name that does not fit is left out, never cut short into another group's name.
+    for (size_t i = 0; i < claims->num_groups && id->num_groups < BL_AUTH_MAX_GROUPS; i++) {
+        if (strlen(claims->groups[i]) < sizeof(id->groups[0]))
+            snprintf(id->groups[id->num_groups++], sizeof(id->groups[0]), "%s", claims->groups[i]);
+    }
+    cache_put(a, key, id);
+    cache_entry_t *e = &a->cache[(a->cache_next - 1) % CACHE_SIZE];
+    if (claims->expires < e->until)
+        e->until = claims->expires;
+}
+
+// Verifies token with the keys loaded now; true with *id, else false with why.
+static bool verify_bearer(bl_auth_t *a, const char *token, const unsigned char key[32],
+                          bl_identity_t *id, char *why, size_t whylen)
+{
+    const bl_jwks_t *jwks = bl_auth_keys_find(a->keys);
+    if (!jwks) {
+        snprintf(why, whylen, "%s", bl_auth_keys_problem(a->keys));
+        return false;
+    }
+    bl_jwt_claims_t claims;
+    if (!bl_jwt_verify(jwks, token, &a->rules, time(NULL), &claims, why, whylen))
+        return false;
+    bearer_identity(a, key, &claims, id);
+    OPENSSL_cleanse(&claims, sizeof(claims));
+    return true;
+}
+
+static void pending_free(bl_auth_pending_t *p)
+{
+    if (p->token) {
+        OPENSSL_cleanse(p->token, strlen(p->token));
+        free(p->token);
+    }
+    OPENSSL_cleanse(p, sizeof(*p));
+    free(p);
+}
+
+// A held token: the fetch it waited for ended; judge it with what is loaded now.
+static void on_keys_ready(void *arg)
+{
+    bl_auth_pending_t *p = arg;
+    p->waiter = NULL;
+    char why[200];
+    p->ok = verify_bearer(p->auth, p->token, p->key, &p->id, why, sizeof(why));
+    p->done(p->arg, p->ok, p->ok ? &p->id : NULL, p->ok ? NULL : why, true);
+    pending_free(p);
+}
+
+static bl_auth_pending_t *check_bearer(bl_auth_t *a, const bl_auth_header_t *h,
+                                       bl_auth_done_fn done, void *arg)
+{
     unsigned char key[32];
     token_key(a, h->token, key);
     const bl_identity_t *cached = cache_get(a, key);
     if (cached) {
         done(arg, true, cached, NULL, false);
-        return;
+        return NULL;
     }
-    if (!a->jwks) {
-        done(arg, false, NULL, "no OIDC keys are loaded", true);
-        return;
+    bl_identity_t id;
+    char why[200];
+    if (verify_bearer(a, h->token, key, &id, why, sizeof(why))) {
+        done(arg, true, &id, NULL, true);
+        return NULL;
     }
-    bl_jwt_claims_t claims;
-    char why[160];
-    if (!bl_jwt_verify(a->jwks, h->token, &a->rules, time(NULL), &claims, why, sizeof(why))) {
+    // No keys yet, or a kid the set lacks (rotated at the issuer): hold it for one fetch.
+    const bl_jwks_t *jwks = bl_auth_keys_find(a->keys);
+    bl_auth_pending_t *p = NULL;
+    if (!jwks || bl_jwt_names_unknown_kid(jwks, h->token)) {
+        p = calloc(1, sizeof(*p));
+        if (p && (p->token = strdup(h->token))) {
+            p->auth = a;
+            p->done = done;
+            p->arg = arg;
+            memcpy(p->key, key, sizeof(key));
+            p->waiter = bl_auth_keys_wait(
+                a->keys, jwks ? "a token names an unknown key" : "a token came before the keys",
+                on_keys_ready, p);
+        }
+        if (p && !p->waiter) {
+            pending_free(p);
+            p = NULL;
+        }
+    }
+    if (!p)
         done(arg, false, NULL, why, true);
-        return;
-    }
-    id.method = BL_AUTH_BEARER;
-    snprintf(id.subject, sizeof(id.subject), "%s", claims.subject);
-    snprintf(id.name, sizeof(id.name), "%s", claims.name);
-    for (size_t i = 0; i < claims.num_groups && i < BL_AUTH_MAX_GROUPS; i++)
-        snprintf(id.groups[id.num_groups++], sizeof(id.groups[0]), "%s", claims.groups[i]);
-    // Cached until it expires, at most as long as a Basic login.
-    cache_put(a, key, &id);
-    cache_entry_t *e = &a->cache[(a->cache_next - 1) % CACHE_SIZE];
-    if (claims.expires < e->until)
-        e->until = claims.expires;
-    done(arg, true, &id, NULL, true);
+    return p;
 }
 
 bl_auth_pending_t *bl_auth_check(bl_auth_t *a, const bl_auth_header_t *h, bl_auth_done_fn done,
@@ -486,47 +557,30 @@ bl_auth_pending_t *bl_auth_check(bl_auth_t *a, const bl_auth_header_t *h, bl_aut
 {
     if (h->scheme == BL_SCHEME_BASIC && (a->num_users || a->pam_service[0]))
         return check_basic(a, h, done, arg);
-    if (h->scheme == BL_SCHEME_BEARER) {
-        check_bearer(a, h, done, arg);
-        return NULL;
-    }
+    if (h->scheme == BL_SCHEME_BEARER && a->keys)
+        return check_bearer(a, h, done, arg);
     done(arg, false, NULL, "this kind of credentials is not set up", true);
     return NULL;
 }
 
 void bl_auth_cancel(bl_auth_pending_t *p)
 {
-    if (p)
-        p->canceled = true;
+    if (!p)
+        return;
+    if (p->waiter) {
+        // A held token is the loop's alone: it goes now.
+        bl_auth_keys_cancel(p->waiter);
+        pending_free(p);
+        return;
+    }
+    p->canceled = true; // a worker still has it; basic_done frees it
 }
 
 // ---------------------------------------------------------------------------------------------
 // Set-up
 
-static bool load_jwks(bl_auth_t *a, const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        bl_log(BL_LOG_ERROR, "auth: cannot read OIDCKeys %s: %s", path, strerror(errno));
-        return false;
-    }
-    char *buf = malloc(1024 * 1024);
-    size_t n = buf ? fread(buf, 1, 1024 * 1024 - 1, fp) : 0;
-    fclose(fp);
-    char why[200] = "out of memory";
-    if (buf)
-        a->jwks = bl_jwks_parse(buf, n, why, sizeof(why));
-    free(buf);
-    if (!a->jwks)
-        bl_log(BL_LOG_ERROR, "auth: OIDCKeys %s: %s", path, why);
-    else
-        bl_log(BL_LOG_INFO, "auth: %zu OIDC signing keys from %s", bl_jwks_count(a->jwks), path);
-    return a->jwks != NULL;
-}
-
 bl_auth_t *bl_auth_create(struct event_base *base, const bl_config_t *c, bl_worker_t *worker)
 {
-    (void)base;
     bl_auth_t *a = calloc(1, sizeof(*a));
     if (!a)
         return NULL;
@@ -536,10 +590,10 @@ bl_auth_t *bl_auth_create(struct event_base *base, const bl_config_t *c, bl_work
     snprintf(a->issuer, sizeof(a->issuer), "%s", c->oidc_issuer);
     snprintf(a->audience, sizeof(a->audience), "%s", c->oidc_audience);
     snprintf(a->group_claim, sizeof(a->group_claim), "%s", c->oidc_group_claim);
-    a->rules =
-        (bl_jwt_rules_t){a->issuer, a->audience, a->group_claim[0] ? a->group_claim : NULL, 60};
+    a->rules = (bl_jwt_rules_t){a->issuer, a->audience, a->group_claim[0] ? a->group_claim : NULL,
+                                c->oidc_clock_skew};
     bool ok = (!c->user_file[0] || load_users(a, c->user_file)) &&
-              (!c->oidc_keys[0] || load_jwks(a, c->oidc_keys));
+              (!c->oidc_issuer[0] || (a->keys = bl_auth_keys_create(base, c, worker)));
     if (!ok) {
         bl_auth_delete(a);
         return NULL;
@@ -554,7 +608,7 @@ void bl_auth_delete(bl_auth_t *a)
     if (a->users)
         OPENSSL_cleanse(a->users, MAX_USERS * sizeof(*a->users));
     free(a->users);
-    bl_jwks_delete(a->jwks);
+    bl_auth_keys_delete(a->keys);
     OPENSSL_cleanse(a, sizeof(*a));
     free(a);
 }
@@ -564,7 +618,7 @@ unsigned bl_auth_available(const bl_auth_t *a)
     unsigned s = BL_SCHEME_TRUST | BL_SCHEME_CERT;
     if (a->num_users || a->pam_service[0])
         s |= BL_SCHEME_BASIC;
-    if (a->jwks)
+    if (a->keys)
         s |= BL_SCHEME_BEARER;
     return s;
 }

@@ -45,6 +45,7 @@
 #define KID_MAX 255
 #define SUB_MAX 255
 #define GROUP_MAX 127
+#define METADATA_MAX (64 * 1024)
 
 typedef enum jwt_alg {
     ALG_RS256 = 1,
@@ -459,6 +460,11 @@ void bl_jwks_delete(bl_jwks_t *jwks)
     free(jwks);
 }
 
+const char *bl_jwks_kid(const bl_jwks_t *jwks, size_t i)
+{
+    return jwks && i < jwks->num ? jwks->keys[i].kid : NULL;
+}
+
 size_t bl_jwks_count(const bl_jwks_t *jwks)
 {
     return jwks ? jwks->num : 0;
@@ -818,4 +824,66 @@ bool bl_jwt_verify(const bl_jwks_t *jwks, const char *token, const bl_jwt_rules_
     }
     *out = c;
     return true;
+}
+
+bool bl_jwt_names_unknown_kid(const bl_jwks_t *jwks, const char *token)
+{
+    const char *reason = NULL;
+    jws_t j;
+    if (!jws_parse(token, &j, &reason))
+        return false;
+    const char *kid = header_check(j.header, &reason)
+                          ? json_string_value(json_object_get(j.header, "kid"))
+                          : NULL;
+    bool unknown = kid != NULL;
+    for (size_t i = 0; unknown && jwks && i < jwks->num; i++) {
+        if (jwks->keys[i].kid && strcmp(jwks->keys[i].kid, kid) == 0)
+            unknown = false;
+    }
+    jws_clear(&j);
+    return unknown;
+}
+
+// ---- issuer metadata ----
+
+bool bl_oidc_metadata_jwks_uri(const char *json, size_t len, const char *issuer, char *out,
+                               size_t outlen, char *why, size_t whylen)
+{
+    if (outlen)
+        out[0] = '\0';
+    if (len > METADATA_MAX) {
+        set_why(why, whylen, "metadata too large");
+        return false;
+    }
+    json_error_t err;
+    json_t *m = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
+    if (!json_is_object(m)) {
+        set_why(why, whylen,
+                m || json_error_code(&err) != json_error_duplicate_key
+                    ? "metadata is not a JSON object"
+                    : "duplicate key in metadata");
+        json_decref(m);
+        return false;
+    }
+    // OpenID Connect Discovery 1.0, 4.3 and RFC 8414, 3.3: the issuer must be the one asked.
+    json_t *iss = json_object_get(m, "issuer");
+    json_t *uri = json_object_get(m, "jwks_uri");
+    const char *reason = NULL;
+    if (!string_is(iss, issuer))
+        reason = iss ? "metadata names another issuer" : "metadata has no issuer";
+    else if (!json_is_string(uri) || json_string_length(uri) == 0 ||
+             json_string_length(uri) >= outlen ||
+             strlen(json_string_value(uri)) != json_string_length(uri))
+        reason = "metadata has no usable jwks_uri";
+    for (size_t i = 0; !reason && i < json_string_length(uri); i++) {
+        unsigned char c = (unsigned char)json_string_value(uri)[i];
+        if (c <= 0x20 || c >= 0x7f)
+            reason = "metadata has no usable jwks_uri";
+    }
+    if (!reason)
+        memcpy(out, json_string_value(uri), json_string_length(uri) + 1);
+    json_decref(m);
+    if (reason)
+        set_why(why, whylen, reason);
+    return reason == NULL;
 }

@@ -22,6 +22,8 @@ bl_jwks_t *bl_jwks_parse(const char *json, size_t len, char *why, size_t whylen)
 void bl_jwks_delete(bl_jwks_t *jwks);
 // Number of usable keys.
 size_t bl_jwks_count(const bl_jwks_t *jwks);
+// The kid of key i (borrowed), NULL when it has none or i is out of range.
+const char *bl_jwks_kid(const bl_jwks_t *jwks, size_t i);
 
 typedef struct bl_jwt_rules {
     const char *issuer;      // required "iss" (exact match)
@@ -42,5 +44,15 @@ typedef struct bl_jwt_claims {
 // time now. true and *out filled when valid; false with a reason (never the token) in why.
 bool bl_jwt_verify(const bl_jwks_t *jwks, const char *token, const bl_jwt_rules_t *rules,
                    time_t now, bl_jwt_claims_t *out, char *why, size_t whylen);
+
+// Whether token is a well-formed RS256/ES256 token whose header names a kid that jwks (which
+// may be NULL) lacks: the sign that the issuer rotated its keys. Checks no signature.
+bool bl_jwt_names_unknown_kid(const bl_jwks_t *jwks, const char *token);
+
+// The jwks_uri of an issuer's metadata (OpenID Connect Discovery 1.0 or RFC 8414 JSON, at
+// most 64 KiB), once its "issuer" equals issuer exactly. false with a reason in why. The URI
+// is only checked to be printable ASCII; the caller decides whether it may be fetched.
+bool bl_oidc_metadata_jwks_uri(const char *json, size_t len, const char *issuer, char *out,
+                               size_t outlen, char *why, size_t whylen);
 
 #endif

@@ -26,6 +26,8 @@ server_libblserver_a_SOURCES = \
 	server/inflate.c server/inflate.h \
 	server/audit.c server/audit.h \
 	server/auth.c server/auth.h \
+	server/auth-keys.c server/auth-keys.h \
+	server/fetch.c server/fetch.h \
 	server/jwt.c server/jwt.h \
 	server/worker.c server/worker.h \
 	server/web.c server/web.h
@@ -41,4 +43,6 @@ BL_SERVER_LIBS = server/libblserver.a ipp/libblipp.a server/libblserver.a driver
 sbin_PROGRAMS += blattd
 blattd_SOURCES = server/main.c
 blattd_CPPFLAGS = $(server_libblserver_a_CPPFLAGS)
-blattd_LDADD = $(BL_SERVER_LIBS)
+# libcrypt is linked although blattd calls none of it: ASan (GCC 12) intercepts crypt(), and when
+# only a PAM module (pam_unix) loads libcrypt later, the interceptor calls a NULL pointer.
+blattd_LDADD = $(BL_SERVER_LIBS) -lcrypt

@@ -115,13 +115,70 @@ static void test_nul_byte(void **state)
     assert_string_equal(err, "t.conf:1: NUL byte in line");
 }
 
+// The OIDC directives: defaults, values, and what does not fit together.
+static void test_oidc(void **state)
+{
+    (void)state;
+    char err[256];
+    bl_config_t *c = parse("", err, sizeof(err));
+    assert_non_null(c);
+    assert_int_equal(c->oidc_keys_refresh, 3600);
+    assert_int_equal(c->oidc_keys_min_interval, 30);
+    assert_int_equal(c->oidc_fetch_timeout, 10);
+    assert_int_equal(c->oidc_clock_skew, 60);
+    assert_string_equal(c->oidc_keys, "");
+    assert_string_equal(c->oidc_ca_file, "");
+    bl_config_delete(c);
+    c = parse("OIDCIssuer https://idp.example.org/realms/b\nOIDCAudience blatt\n"
+              "OIDCKeys https://idp.example.org/certs\nOIDCKeysRefresh 15m\n"
+              "OIDCKeysMinInterval 5s\nOIDCFetchTimeout 3s\nOIDCClockSkew 0\n"
+              "OIDCCAFile /etc/ssl/idp.pem\n",
+              err, sizeof(err));
+    assert_non_null(c);
+    assert_string_equal(c->oidc_keys, "https://idp.example.org/certs");
+    assert_int_equal(c->oidc_keys_refresh, 900);
+    assert_int_equal(c->oidc_keys_min_interval, 5);
+    assert_int_equal(c->oidc_fetch_timeout, 3);
+    assert_int_equal(c->oidc_clock_skew, 0);
+    assert_string_equal(c->oidc_ca_file, "/etc/ssl/idp.pem");
+    bl_config_delete(c);
+    c = parse("OIDCIssuer http://127.0.0.1:5556\nOIDCAudience b\nOIDCKeys /etc/blatt/jwks.json\n",
+              err, sizeof(err));
+    assert_non_null(c);
+    bl_config_delete(c);
+
+    static const struct {
+        const char *text, *msg;
+    } cases[] = {
+        {"OIDCIssuer http://idp.example.org\nOIDCAudience b\n",
+         "t.conf:2: OIDCIssuer must be an https:// URL (http:// on loopback only)"},
+        {"OIDCIssuer http://127.0.0.1.evil.example\nOIDCAudience b\n",
+         "t.conf:2: OIDCIssuer must be an https:// URL (http:// on loopback only)"},
+        {"OIDCIssuer idp.example.org\nOIDCAudience b\n",
+         "t.conf:2: OIDCIssuer must be an https:// URL (http:// on loopback only)"},
+        {"OIDCIssuer https://idp.example.org\n",
+         "t.conf:1: OIDCIssuer needs OIDCAudience (what the tokens for blattd say in aud)"},
+        {"OIDCIssuer https://i\nOIDCAudience b\nOIDCKeys jwks.json\n",
+         "t.conf:3: OIDCKeys must be an absolute path or an https:// URL (http:// on loopback "
+         "only)"},
+        {"OIDCKeys /etc/blatt/jwks.json\n",
+         "t.conf:1: OIDCKeys needs OIDCIssuer (the iss every token must have)"},
+        {"OIDCKeysRefresh 5s\n", "t.conf:1: OIDCKeysRefresh: 5s is out of range (10..604800)"},
+        {"OIDCFetchTimeout 0\n", "t.conf:1: OIDCFetchTimeout: 0 is out of range (1..300)"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char e[256] = "";
+        assert_null(parse(cases[i].text, e, sizeof(e)));
+        assert_string_equal(e, cases[i].msg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full_config),
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_nul_byte),
+        cmocka_unit_test(test_full_config), cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_errors),      cmocka_unit_test(test_nul_byte),
+        cmocka_unit_test(test_oidc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -678,6 +678,68 @@ static void test_name_sanitised(void **state)
     free(t);
 }
 
+static void test_unknown_kid(void **state)
+{
+    char *p = claims(300, "");
+    char *t = token_of("{\"alg\":\"RS256\",\"kid\":\"rsa-2\"}", p, K.rsa);
+    assert_true(bl_jwt_names_unknown_kid(K.jwks, t));
+    assert_true(bl_jwt_names_unknown_kid(NULL, t));
+    free(t);
+    t = token_of("{\"alg\":\"RS256\",\"kid\":\"rsa-1\"}", p, K.rsa);
+    assert_false(bl_jwt_names_unknown_kid(K.jwks, t));
+    free(t);
+    // No kid, a refused alg or a broken token never asks for a fetch of the keys.
+    t = token_of("{\"alg\":\"RS256\"}", p, K.rsa);
+    assert_false(bl_jwt_names_unknown_kid(K.jwks, t));
+    free(t);
+    char *h = b64url_str("{\"alg\":\"none\",\"kid\":\"rsa-9\"}"), *pp = b64url_str(p);
+    char none[4096];
+    snprintf(none, sizeof(none), "%s.%s.", h, pp);
+    assert_false(bl_jwt_names_unknown_kid(K.jwks, none));
+    assert_false(bl_jwt_names_unknown_kid(K.jwks, "a.b.c"));
+    assert_false(bl_jwt_names_unknown_kid(K.jwks, ""));
+    free(h);
+    free(pp);
+    free(p);
+    assert_string_equal(bl_jwks_kid(K.jwks, 0), "rsa-1");
+    assert_null(bl_jwks_kid(K.jwks, 99));
+}
+
+static void metadata_is(const char *json, const char *issuer, const char *want, const char *why)
+{
+    char uri[256], reason[128] = "";
+    bool ok = bl_oidc_metadata_jwks_uri(json, strlen(json), issuer, uri, sizeof(uri), reason,
+                                        sizeof(reason));
+    if (want) {
+        assert_true(ok);
+        assert_string_equal(uri, want);
+    } else {
+        assert_false(ok);
+        assert_string_equal(uri, "");
+        assert_non_null(strstr(reason, why));
+    }
+}
+
+static void test_metadata(void **state)
+{
+    metadata_is("{\"issuer\":\"" ISS "\",\"jwks_uri\":\"" ISS "/certs\"}", ISS, ISS "/certs", "");
+    metadata_is("{\"issuer\":\"" ISS "/\",\"jwks_uri\":\"https://x/k\"}", ISS, NULL,
+                "another issuer");
+    metadata_is("{\"issuer\":\"https://evil.example\",\"jwks_uri\":\"https://x/k\"}", ISS, NULL,
+                "another issuer");
+    metadata_is("{\"jwks_uri\":\"https://x/k\"}", ISS, NULL, "no issuer");
+    metadata_is("{\"issuer\":\"" ISS "\"}", ISS, NULL, "no usable jwks_uri");
+    metadata_is("{\"issuer\":\"" ISS "\",\"jwks_uri\":7}", ISS, NULL, "no usable jwks_uri");
+    metadata_is("{\"issuer\":\"" ISS "\",\"jwks_uri\":\"https://x/a b\"}", ISS, NULL,
+                "no usable jwks_uri");
+    // jansson refuses \u0000 itself; either way no URI with a NUL in it comes out.
+    metadata_is("{\"issuer\":\"" ISS "\",\"jwks_uri\":\"https://x/\\u0000k\"}", ISS, NULL, "");
+    metadata_is("{\"issuer\":\"" ISS "\",\"issuer\":\"" ISS "\",\"jwks_uri\":\"h\"}", ISS, NULL,
+                "duplicate key");
+    metadata_is("[]", ISS, NULL, "not a JSON object");
+    metadata_is("{", ISS, NULL, "not a JSON object");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -704,6 +766,8 @@ int main(void)
         cmocka_unit_test(test_jwks_skips),
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_name_sanitised),
+        cmocka_unit_test(test_unknown_kid),
+        cmocka_unit_test(test_metadata),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -133,6 +133,19 @@ BL_IT += tests/oidc-jwt.sh
 EXTRA_DIST += tests/oidc/provider.mjs tests/oidc/get-token.sh tests/oidc/package.json \
 	tests/oidc/package-lock.json
 
+# blattd with bearer tokens end to end: the issuer's keys fetched off the loop (server/fetch.c,
+# server/auth-keys.c), rotation, refresh, https; Basic against PAM with real test users (root).
+BL_UNIT_TESTS += test-fetch
+test_fetch_SOURCES = server/test-fetch.c
+test_fetch_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+test_fetch_LDADD = server/libblserver.a server/libllhttp.a $(OPENSSL_LIBS) $(CMOCKA_LIBS) \
+	$(AX_PTHREAD_LIBS)
+BL_FUZZ_TARGETS += fuzz-fetch
+fuzz_fetch_SOURCES = server/fuzz-fetch.c tests/fuzz/replay.c
+fuzz_fetch_CPPFLAGS = $(BL_UNIT_CPPFLAGS) $(JANSSON_CFLAGS)
+fuzz_fetch_LDADD = server/libblserver.a server/libllhttp.a $(OPENSSL_LIBS) $(JANSSON_LIBS)
+BL_IT += tests/oidc-blattd.sh tests/pam.sh
+
 # The sandbox of filters and backends: hostile programs that blatt-exec must stop.
 BL_SANDBOX_EVIL = tests/sandbox/evil-net tests/sandbox/evil-write tests/sandbox/evil-cpu \
 	tests/sandbox/evil-mem tests/sandbox/evil-fsize tests/sandbox/evil-ptrace \
