@@ -2,9 +2,9 @@
 
 # llhttp is compiled from Debian's node-llhttp sources (not copied into the tree).
 noinst_LIBRARIES += server/libllhttp.a
-server_libllhttp_a_SOURCES =
-nodist_server_libllhttp_a_SOURCES = $(LLHTTP_DIR)/llhttp.c $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c
-server_libllhttp_a_CPPFLAGS = -I$(LLHTTP_INC)
+# (each wrapper #includes one file from LLHTTP_DIR, found by -I only: not server/http.c)
+server_libllhttp_a_SOURCES = server/llhttp-llhttp.c server/llhttp-api.c server/llhttp-http.c
+server_libllhttp_a_CPPFLAGS = -I$(LLHTTP_DIR) -I$(LLHTTP_INC)
 server_libllhttp_a_CFLAGS = -std=c17 -O2 $(SAN_CFLAGS) -w
 
 # config + log: shared with the blatt tool.

@@ -163,6 +163,35 @@ tests_sandbox_sandbox_argv_SOURCES = tests/sandbox/sandbox-argv.c
 tests_sandbox_sandbox_argv_LDADD = drivers/libbldrivers.a
 BL_IT += tests/sandbox.sh
 
+# The audit chain, data-subject commands, key rotation, retention, certificate reload; TLS as
+# sslscan sees it.
+BL_IT += tests/audit.sh tests/tls.sh
+
+# Fuzz targets of the policy file and of the Authorization header.
+BL_FUZZ_TARGETS += fuzz-policy fuzz-authz
+fuzz_policy_SOURCES = server/fuzz-policy.c tests/fuzz/replay.c
+fuzz_policy_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+fuzz_policy_LDADD = server/libblcommon.a
+fuzz_authz_SOURCES = server/fuzz-authz.c tests/fuzz/replay.c
+fuzz_authz_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+fuzz_authz_LDADD = $(BL_SERVER_LIBS)
+
+# Hostile printer (tests/hostile/): a fake IPP printer whose replies attack blattd, a decoder
+# that checks stored caps and replies, and a spy that records a stage's argv and environment.
+check_PROGRAMS += tests/hostile/hostile-printer tests/hostile/capsdump tests/hostile/spy
+tests_hostile_hostile_printer_SOURCES = tests/hostile/hostile-printer.c
+tests_hostile_capsdump_SOURCES = tests/hostile/capsdump.c
+tests_hostile_capsdump_CPPFLAGS = $(AM_CPPFLAGS) $(CUPS_CFLAGS)
+tests_hostile_capsdump_LDADD = $(CUPS_LIBS)
+tests_hostile_spy_SOURCES = tests/hostile/spy.c
+tests_hostile_spy_CPPFLAGS = $(AM_CPPFLAGS) -DBL_BUILDDIR='"$(abs_top_builddir)"'
+BL_IT += tests/hostile-printer.sh
+
+# The sandbox through the daemon: hostile filters and a backend that blattd starts itself.
+check_PROGRAMS += tests/sandbox/evil-daemon
+tests_sandbox_evil_daemon_SOURCES = tests/sandbox/evil-daemon.c
+BL_IT += tests/sandbox-daemon.sh
+
 # Authorisation: the matrix of tests/authz-matrix.txt and the CUPS failure classes (document
 # fetching, Basic on a bearer listener, names differing in case, requesting-user-name), driven
 # by a small libcups client.
