@@ -1,5 +1,6 @@
-// Worker threads for the few things that must not run on the loop: password hashing (argon2id)
-// and PAM conversations. The loop hands over a job and gets its result back as a loop event.
+// Worker threads for the few things that must not run on the loop: password hashing (argon2id),
+// PAM conversations and fetching the OIDC issuer's keys. The loop hands over a job and gets its
+// result back as a loop event.
 // Licensed under the Apache License, Version 2.0.
 #ifndef BL_WORKER_H
 #define BL_WORKER_H
