@@ -27,7 +27,10 @@
 // 3. Resource limits, still as root: hard limits lowered here can never be raised again by
 //    the program (no CAP_SYS_RESOURCE after step 4). RLIMIT_CPU soft = N (SIGXCPU), hard = N+1
 //    (SIGKILL for a program that ignores SIGXCPU). RLIMIT_CORE is always 0: a core file would
-//    hold document data. A limit already lower than the one asked for is kept.
+//    hold document data. With --uid, RLIMIT_NPROC is MAX_PROCESSES: the uid is the job's own,
+//    so that counts the job's processes and a fork bomb stops there instead of using up the
+//    host's pids (without --uid the uid is blattd's, whose other processes would count too).
+//    A limit already lower than the one asked for is kept.
 // 4. Privileges: the bounding set is emptied, keep-caps cleared, supplementary groups dropped,
 //    then setresgid before setresuid (afterwards the gid could not be changed any more). Then
 //    we check that the ids are what we asked for, that no capability is left and that
@@ -93,6 +96,7 @@ extern char **environ;
     (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |     \
      CLONE_NEWCGROUP)
 #define DEFAULT_TMPFS_MB 64
+#define MAX_PROCESSES 256 // per job uid; the bundled chains use fewer than 10
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 typedef struct options {
@@ -403,6 +407,8 @@ static void set_limits(const options_t *o)
     if (o->sb.open_files)
         set_limit(RLIMIT_NOFILE, (rlim_t)o->sb.open_files, (rlim_t)o->sb.open_files,
                   "RLIMIT_NOFILE");
+    if (o->sb.drop_user)
+        set_limit(RLIMIT_NPROC, MAX_PROCESSES, MAX_PROCESSES, "RLIMIT_NPROC");
 }
 
 // True when the thread has no capability left in any set.

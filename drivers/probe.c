@@ -4,14 +4,20 @@
 // probe DEVICE-URI: sends Get-Printer-Attributes (requested-attributes all and
 // media-col-database) to an ipp:// or ipps:// URI and writes the whole IPP response, binary,
 // to stdout; exit 0. On failure an ERROR line and exit 1. blattd decodes and validates the
-// reply itself; nothing of it is interpreted here.
+// reply itself; nothing of it is interpreted here, with one exception: libcups reads names of
+// up to 32767 bytes but cannot write names that long, so attributes (and collection members)
+// whose names are longer than any IPP keyword (255 bytes) are dropped first; one such
+// attribute would otherwise cost the queue all of its capabilities.
 #include "drivers/drivers-private.h"
 #include "drivers/drv-ipp.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #define BUSY_RETRIES 20
+#define MAX_NAME 255   // the longest IPP keyword, so the longest attribute name
+#define MAX_NESTING 16 // as deep as blattd decodes collections (ipp/frame.h)
 
 // ippWriteIO callback: writes to the fd in ctx.
 static ssize_t on_ipp_write(void *ctx, ipp_uchar_t *buf, size_t len)
@@ -28,6 +34,27 @@ static ipp_t *get_attributes(bl_ipp_conn_t *c, char *why, size_t len)
     ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", NULL, "blatt");
     ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", 2, NULL, attrs);
     return bl_ipp_conn_do(c, req, why, len);
+}
+
+// Drops the attributes of msg whose names cannot be written back, in collections too. An
+// attribute is deleted only once the cursor has moved past it (deleting invalidates it).
+static void drop_long_names(ipp_t *msg, int depth)
+{
+    ipp_attribute_t *doomed = NULL;
+    for (ipp_attribute_t *a = ippFirstAttribute(msg); a; a = ippNextAttribute(msg)) {
+        if (doomed)
+            ippDeleteAttribute(msg, doomed);
+        doomed = NULL;
+        const char *name = ippGetName(a);
+        if (name && strlen(name) > MAX_NAME) {
+            doomed = a;
+        } else if (ippGetValueTag(a) == IPP_TAG_BEGIN_COLLECTION && depth < MAX_NESTING) {
+            for (int i = 0; i < ippGetCount(a); i++)
+                drop_long_names(ippGetCollection(a, i), depth + 1);
+        }
+    }
+    if (doomed)
+        ippDeleteAttribute(msg, doomed);
 }
 
 int main(int argc, char **argv)
@@ -77,6 +104,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int out = STDOUT_FILENO;
+    drop_long_names(resp, 0);
     ippSetState(resp, IPP_STATE_IDLE);
     ipp_state_t ws = ippWriteIO(&out, on_ipp_write, 1, NULL, resp);
     ippDelete(resp);
