@@ -368,6 +368,16 @@ static void job_shred(bl_job_t *job)
     }
     if (!bl_spool_shred(path))
         bl_log(BL_LOG_ERROR, "job %d: could not shred %s", job->id, path);
+    // An inline document: the row goes (secure_delete overwrites its pages).
+    sqlite3_stmt *st = bl_store_begin(job->sys->store)
+                           ? bl_store_stmt(job->sys->store, "DELETE FROM documents WHERE job = ?")
+                           : NULL;
+    if (st) {
+        sqlite3_bind_int(st, 1, job->id);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            bl_log(BL_LOG_ERROR, "job %d: could not delete its document", job->id);
+        sqlite3_reset(st);
+    }
     job->doc_state = BL_DOC_SHREDDED;
 }
 
@@ -474,7 +484,9 @@ bool bl_job_doc_open(bl_job_t *job)
 {
     char path[1024];
     spool_path(job, path, sizeof(path));
-    job->writer = bl_spool_writer_create(job->sys->kek, path);
+    // In memory first: a small document goes into the database with its job, a large one
+    // spills into its spool file.
+    job->writer = bl_spool_writer_create_mem(job->sys->kek, path);
     if (!job->writer)
         return false;
     job->doc_state = BL_DOC_INCOMING;
@@ -508,8 +520,32 @@ bool bl_job_doc_write(bl_job_t *job, const void *data, size_t len)
     }
     if (!bl_spool_writer_write(job->writer, data, len))
         return false;
+    if (bl_spool_writer_in_memory(job->writer) &&
+        bl_spool_writer_size(job->writer) > BL_INLINE_DOCUMENT_MAX &&
+        !bl_spool_writer_spill(job->writer))
+        return false;
     job->doc_size += len;
     return true;
+}
+
+// The encrypted document of a job into the documents table (this pass's transaction).
+static bool store_document(bl_job_t *job, const uint8_t *data, size_t len)
+{
+    bl_store_t *store = job->sys->store;
+    sqlite3_stmt *st = bl_store_begin(store)
+                           ? bl_store_stmt(store, "INSERT OR REPLACE INTO documents(job, data)"
+                                                  " VALUES(?, ?)")
+                           : NULL;
+    if (!st)
+        return false;
+    sqlite3_bind_int(st, 1, job->id);
+    sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
+    bool ok = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_reset(st);
+    if (!ok)
+        bl_log(BL_LOG_ERROR, "job %d: cannot store its document: %s", job->id,
+               sqlite3_errmsg(bl_store_db(store)));
+    return ok;
 }
 
 void bl_job_doc_finish(bl_job_t *job, bl_job_done_cb cb, void *arg)
@@ -517,7 +553,16 @@ void bl_job_doc_finish(bl_job_t *job, bl_job_done_cb cb, void *arg)
     uint64_t plain = 0;
     bl_spool_writer_t *w = job->writer;
     job->writer = NULL;
-    if (!w || !bl_spool_writer_finish(w, &plain)) {
+    bool ok = w != NULL;
+    if (ok && bl_spool_writer_in_memory(w)) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        ok = bl_spool_writer_finish_mem(w, &data, &len, &plain) && store_document(job, data, len);
+        free(data);
+    } else if (ok) {
+        ok = bl_spool_writer_finish(w, &plain);
+    }
+    if (!ok) {
         job->doc_state = BL_DOC_NONE;
         cb(arg, job, false);
         return;
@@ -530,7 +575,7 @@ void bl_job_doc_finish(bl_job_t *job, bl_job_done_cb cb, void *arg)
     } else {
         bl_job_add_reason(job, "job-queued");
     }
-    bool ok = job->registered ? bl_job_save(job) : job_add_registered(job);
+    ok = job->registered ? bl_job_save(job) : job_add_registered(job);
     if (!ok) {
         cb(arg, job, false);
         return;
@@ -772,6 +817,9 @@ bool bl_job_resume_all(bl_system_t *sys)
                                       : "queue no longer exists");
     }
     free(dropped);
+    // Inline documents of jobs that ended (or never were) go too.
+    bl_store_exec(sys->store, "DELETE FROM documents WHERE job NOT IN"
+                              " (SELECT id FROM jobs WHERE state < 7 AND doc_state = 2)");
     sweep_spool(sys);
     sweep_tmp(sys);
     if (resumed)

@@ -49,6 +49,10 @@ typedef struct bl_job_params {
 
 #define BL_JOB_MAX_REASONS 6
 
+// Documents up to this size (encrypted) are kept in the database with their job: the group
+// commit makes both durable with one fsync. Larger ones are files in StateDir/spool.
+#define BL_INLINE_DOCUMENT_MAX (1024 * 1024)
+
 struct bl_job {
     bl_system_t *sys;
     int id;

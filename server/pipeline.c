@@ -15,8 +15,10 @@
 #include "server/log.h"
 #include "server/printer.h"
 #include "server/spool.h"
+#include "server/store.h"
 
 #include <errno.h>
+#include <sqlite3.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -423,6 +425,24 @@ static bool plan(pipeline_t *pl, bl_stage_t *stages, size_t *n, char *why, size_
     return true;
 }
 
+// The job's encrypted document: from the database when it is small, else its spool file.
+static bl_spool_reader_t *open_document(bl_job_t *job, const char *spool)
+{
+    bl_store_t *store = job->sys->store;
+    sqlite3_stmt *st = bl_store_stmt(store, "SELECT data FROM documents WHERE job = ?");
+    if (!st)
+        return NULL;
+    sqlite3_bind_int(st, 1, job->id);
+    bl_spool_reader_t *r = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        r = bl_spool_reader_create_mem(job->sys->kek, sqlite3_column_blob(st, 0),
+                                       (size_t)sqlite3_column_bytes(st, 0));
+    else
+        r = bl_spool_reader_create(job->sys->kek, spool);
+    sqlite3_reset(st);
+    return r;
+}
+
 void bl_pipeline_start(bl_job_t *job)
 {
     static const bl_runner_callbacks_t cb = {on_feed, NULL, on_status, on_done};
@@ -438,7 +458,7 @@ void bl_pipeline_start(bl_job_t *job)
         return;
     }
     pl->job = job;
-    pl->reader = bl_spool_reader_create(job->sys->kek, spool);
+    pl->reader = open_document(job, spool);
     if (pl->reader) {
         // The document is decrypted for printing: that is an access to it.
         char object[64], result[200];

@@ -66,8 +66,7 @@ static const struct {
     {"document", BL_OP_DOCUMENT},   {"manage-jobs", BL_OP_MANAGE_JOB},
     {"read-jobs", BL_OP_READ_JOBS}, {"cancel-all", BL_OP_CANCEL_ALL},
     {"identify", BL_OP_IDENTIFY},   {"audit", BL_OP_AUDIT},
-    {"release", BL_OP_RELEASE},
-    {"admin", BL_OP_ADMIN},
+    {"release", BL_OP_RELEASE},     {"admin", BL_OP_ADMIN},
 };
 
 static bool fail(parser_t *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -48,6 +48,7 @@
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -84,6 +85,8 @@ struct bl_spool_writer {
     size_t fill;
     uint8_t *out; // length + ciphertext + tag of one segment
     bool failed;
+    bool in_memory;   // a memfd until spilled to `path` (bl_spool_writer_create_mem)
+    uint64_t written; // bytes of the encrypted file so far
 };
 
 struct bl_spool_reader {
@@ -432,10 +435,125 @@ static bool writer_start(bl_spool_writer_t *w, const bl_kek_t *kek)
         bl_log(BL_LOG_ERROR, "spool: cannot write %s: %s", w->path, strerror(errno));
         return false;
     }
+    w->written = HDR_LEN;
     return true;
 }
 
+static bl_spool_writer_t *writer_new(const char *path);
+static bool writer_seal(bl_spool_writer_t *w, const uint8_t *data, size_t len, bool last);
+
 bl_spool_writer_t *bl_spool_writer_create(const bl_kek_t *kek, const char *path)
+{
+    bl_spool_writer_t *w = writer_new(path);
+    if (!w)
+        return NULL;
+    w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (w->fd < 0) {
+        bl_log(BL_LOG_ERROR, "spool: cannot create %s: %s", path, strerror(errno));
+        writer_free(w);
+        return NULL;
+    }
+    if (!writer_start(w, kek)) {
+        bl_spool_writer_abort(w);
+        return NULL;
+    }
+    return w;
+}
+
+bl_spool_writer_t *bl_spool_writer_create_mem(const bl_kek_t *kek, const char *spill_path)
+{
+    bl_spool_writer_t *w = writer_new(spill_path);
+    if (!w)
+        return NULL;
+    w->in_memory = true;
+    w->fd = memfd_create("blatt-document", MFD_CLOEXEC);
+    if (w->fd < 0) {
+        bl_log(BL_LOG_ERROR, "spool: memfd_create: %s", strerror(errno));
+        writer_free(w);
+        return NULL;
+    }
+    if (!writer_start(w, kek)) {
+        bl_spool_writer_abort(w);
+        return NULL;
+    }
+    return w;
+}
+
+bool bl_spool_writer_in_memory(const bl_spool_writer_t *w)
+{
+    return w->in_memory;
+}
+
+uint64_t bl_spool_writer_size(const bl_spool_writer_t *w)
+{
+    return w->written;
+}
+
+bool bl_spool_writer_spill(bl_spool_writer_t *w)
+{
+    if (!w->in_memory || w->failed)
+        return !w->failed;
+    int fd = open(w->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        bl_log(BL_LOG_ERROR, "spool: cannot create %s: %s", w->path, strerror(errno));
+        w->failed = true;
+        return false;
+    }
+    uint8_t buf[65536];
+    off_t off = 0;
+    bool ok = true;
+    while (ok && (uint64_t)off < w->written) {
+        ssize_t n = pread(w->fd, buf, sizeof(buf), off);
+        ok = n > 0 && write_all(fd, buf, (size_t)n);
+        off += n > 0 ? n : 0;
+    }
+    if (!ok) {
+        int err = errno;
+        bl_log(BL_LOG_ERROR, "spool: cannot write %s: %s", w->path, strerror(err));
+        close(fd);
+        unlink(w->path);
+        w->failed = true;
+        errno = err;
+        return false;
+    }
+    close(w->fd);
+    w->fd = fd;
+    w->in_memory = false;
+    return true;
+}
+
+bool bl_spool_writer_finish_mem(bl_spool_writer_t *w, uint8_t **data, size_t *len,
+                                uint64_t *plain_bytes)
+{
+    *data = NULL;
+    *len = 0;
+    if (w->failed || !w->in_memory || !writer_seal(w, w->plain, w->fill, true)) {
+        bl_spool_writer_abort(w);
+        return false;
+    }
+    uint8_t *buf = malloc(w->written ? w->written : 1);
+    size_t got = 0;
+    while (buf && got < w->written) {
+        ssize_t n = pread(w->fd, buf + got, w->written - got, (off_t)got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (!buf || got != w->written) {
+        bl_log(BL_LOG_ERROR, "spool: cannot read back an in-memory document");
+        free(buf);
+        bl_spool_writer_abort(w);
+        return false;
+    }
+    *data = buf;
+    *len = got;
+    if (plain_bytes)
+        *plain_bytes = w->total;
+    writer_free(w);
+    return true;
+}
+
+static bl_spool_writer_t *writer_new(const char *path)
 {
     bl_spool_writer_t *w = calloc(1, sizeof(*w));
     if (!w) {
@@ -451,16 +569,6 @@ bl_spool_writer_t *bl_spool_writer_create(const bl_kek_t *kek, const char *path)
     if (!w->path || !w->plain || !w->out || !w->ctx) {
         bl_log(BL_LOG_ERROR, "spool: out of memory");
         writer_free(w);
-        return NULL;
-    }
-    w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (w->fd < 0) {
-        bl_log(BL_LOG_ERROR, "spool: cannot create %s: %s", path, strerror(errno));
-        writer_free(w);
-        return NULL;
-    }
-    if (!writer_start(w, kek)) {
-        bl_spool_writer_abort(w);
         return NULL;
     }
     return w;
@@ -488,6 +596,7 @@ static bool writer_seal(bl_spool_writer_t *w, const uint8_t *data, size_t len, b
         errno = err;
         return false;
     }
+    w->written += LEN_FIELD + len + TAG_LEN;
     w->index++;
     return true;
 }
@@ -567,7 +676,7 @@ void bl_spool_writer_abort(bl_spool_writer_t *w)
         close(w->fd);
         w->fd = -1;
     }
-    if (unlink(w->path) != 0 && errno != ENOENT)
+    if (!w->in_memory && unlink(w->path) != 0 && errno != ENOENT)
         bl_log(BL_LOG_WARN, "spool: cannot remove %s: %s", w->path, strerror(errno));
     writer_free(w);
 }
@@ -608,6 +717,21 @@ static bool reader_start(bl_spool_reader_t *r, const bl_kek_t *kek)
         return false;
     }
     return true;
+}
+
+bl_spool_reader_t *bl_spool_reader_create_mem(const bl_kek_t *kek, const uint8_t *data, size_t len)
+{
+    int fd = memfd_create("blatt-document", MFD_CLOEXEC);
+    if (fd < 0) {
+        bl_log(BL_LOG_ERROR, "spool: memfd_create: %s", strerror(errno));
+        return NULL;
+    }
+    if (!write_all(fd, data, len) || lseek(fd, 0, SEEK_SET) != 0) {
+        bl_log(BL_LOG_ERROR, "spool: cannot stage a document in memory: %s", strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    return bl_spool_reader_create_fd(kek, fd);
 }
 
 bl_spool_reader_t *bl_spool_reader_create_fd(const bl_kek_t *kek, int fd)
@@ -735,6 +859,20 @@ bool bl_spool_shred(const char *path)
         return false;
     }
     return sync_parent_dir(path);
+}
+
+bool bl_spool_rewrap_mem(const bl_kek_t *old_kek, const bl_kek_t *new_kek, uint8_t *data,
+                         size_t len)
+{
+    uint8_t dk[KEY_LEN];
+    uint32_t seg_size;
+    bool ok = len >= HDR_LEN && header_check(data, "(database)", &seg_size) &&
+              key_unwrap(old_kek, data, "(database)", dk);
+    if (ok) {
+        ok = key_wrap(new_kek, data, dk);
+        OPENSSL_cleanse(dk, sizeof(dk));
+    }
+    return ok;
 }
 
 bool bl_spool_rewrap(const bl_kek_t *old_kek, const bl_kek_t *new_kek, const char *path)

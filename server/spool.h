@@ -29,6 +29,18 @@ typedef struct bl_spool_writer bl_spool_writer_t;
 // Creates `path` (O_EXCL, 0600) and writes the header. NULL on failure.
 // The writer does not keep `kek`; the caller owns the writer until finish/abort.
 bl_spool_writer_t *bl_spool_writer_create(const bl_kek_t *kek, const char *path);
+// The same, but the encrypted bytes go to memory (a memfd) until bl_spool_writer_spill() moves
+// them to spill_path; small documents are then kept in the database (one fsync for all).
+bl_spool_writer_t *bl_spool_writer_create_mem(const bl_kek_t *kek, const char *spill_path);
+bool bl_spool_writer_in_memory(const bl_spool_writer_t *w);
+// Bytes of the encrypted form written so far.
+uint64_t bl_spool_writer_size(const bl_spool_writer_t *w);
+// Moves an in-memory writer's bytes to its spill_path (O_EXCL, 0600) and continues there.
+bool bl_spool_writer_spill(bl_spool_writer_t *w);
+// Ends an in-memory writer: *data (malloc'ed, caller frees) holds the whole encrypted form.
+// Frees w in all cases.
+bool bl_spool_writer_finish_mem(bl_spool_writer_t *w, uint8_t **data, size_t *len,
+                                uint64_t *plain_bytes);
 // Appends plaintext; encrypts and writes each full segment. false on I/O error (e.g. ENOSPC;
 // errno kept). After a failure, only bl_spool_writer_abort() is useful.
 bool bl_spool_writer_write(bl_spool_writer_t *w, const void *data, size_t len);
@@ -43,6 +55,8 @@ typedef struct bl_spool_reader bl_spool_reader_t;
 
 // Opens `path` and unwraps its data key with `kek`. NULL on failure (logged).
 bl_spool_reader_t *bl_spool_reader_create(const bl_kek_t *kek, const char *path);
+// Reads an encrypted form held in memory (from the database).
+bl_spool_reader_t *bl_spool_reader_create_mem(const bl_kek_t *kek, const uint8_t *data, size_t len);
 // Same on an open file positioned at the header; the reader owns `fd` (closed on failure too).
 bl_spool_reader_t *bl_spool_reader_create_fd(const bl_kek_t *kek, int fd);
 // Reads up to len plaintext bytes: >0 bytes, 0 at authenticated end, -1 on error/tamper/truncation
@@ -59,5 +73,8 @@ bool bl_spool_shred(const char *path);
 // Rewraps a spool file's data key under new_kek (for key rotation; rewrite header in place +
 // fsync).
 bool bl_spool_rewrap(const bl_kek_t *old_kek, const bl_kek_t *new_kek, const char *path);
+// The same on an encrypted form in memory (its header is rewritten in place).
+bool bl_spool_rewrap_mem(const bl_kek_t *old_kek, const bl_kek_t *new_kek, uint8_t *data,
+                         size_t len);
 
 #endif

@@ -47,6 +47,9 @@ static const char schema[] =
     " doc_size INTEGER DEFAULT 0, attempts INTEGER DEFAULT 0, page_ranges TEXT DEFAULT '',"
     " user_name TEXT DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);"
+    // Encrypted documents small enough to ride in the same transaction as their job (the spool
+    // format of spool.c, bytes for bytes); larger ones are files in StateDir/spool.
+    "CREATE TABLE IF NOT EXISTS documents(job INTEGER PRIMARY KEY, data BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS jobs_printer ON jobs(printer, state, id);";
 
 static void on_commit_due(evutil_socket_t fd, short what, void *arg);
@@ -123,7 +126,9 @@ bl_store_t *bl_store_open(const char *path, struct event_base *base)
     sqlite3_busy_timeout(store->db, 5000);
     if (!bl_store_exec(store, "PRAGMA journal_mode=WAL") ||
         !bl_store_exec(store, "PRAGMA synchronous=FULL") ||
-        !bl_store_exec(store, "PRAGMA foreign_keys=ON") || !check_integrity(store, path) ||
+        !bl_store_exec(store, "PRAGMA foreign_keys=ON") ||
+        // Deleted rows (shredded documents) are overwritten, not just unlinked.
+        !bl_store_exec(store, "PRAGMA secure_delete=ON") || !check_integrity(store, path) ||
         !migrate(store) || !bl_store_exec(store, schema)) {
         bl_store_close(store);
         return NULL;

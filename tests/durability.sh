@@ -62,6 +62,8 @@ done
 is "$printed" "$n" "each acknowledged job was printed"
 left=$(ls "$W/state/spool" | wc -l)
 is "$left" 0 "no spool file is left behind"
+docs=$(sqlite3 "$W/state/blatt.db" "SELECT count(*) FROM documents" 2>/dev/null)
+is "$docs" 0 "no document is left in the database"
 grep -q "resumed .* unfinished jobs" "$W/blattd.log"
 ok $? "the log says what was resumed"
 bl_done

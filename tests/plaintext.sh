@@ -34,8 +34,10 @@ scan()
 out=$(lp -h "127.0.0.1:$port" -d held -t "report" "$W/secret.pdf" 2>&1)
 id=$(printf '%s' "$out" | sed -n 's/.*request id is held-\([0-9]*\).*/\1/p')
 is "$(bl_job_state "$port" held "$id")" "pending-held" "the job is held (its document is spooled)"
-ls "$W/state/spool/$id.bls" >/dev/null 2>&1
-ok $? "the spool file exists"
+# A small document rides in the database (table documents), a large one is a spool file.
+rows=$(sqlite3 "$W/state/blatt.db" "SELECT count(*) FROM documents WHERE job = $id" 2>/dev/null)
+[ "$rows" = 1 ] || ls "$W/state/spool/$id.bls" >/dev/null 2>&1
+ok $? "the document is spooled (encrypted, in the database or a spool file)"
 is "$(scan)" "" "nothing under StateDir holds the marker while the job is spooled"
 is "$(stat -c %a "$W/state/kek")" 600 "the key-encryption key is mode 0600"
 # As root the sandboxed filters (other uids) must pass through StateDir to their TMPDIR: 0711,

@@ -126,5 +126,7 @@ ok $? "a canceled job is not printed"
 out=$(lpstat -h "127.0.0.1:$port" -o virt 2>&1)
 is "$out" "" "lpstat -o shows no unfinished jobs"
 ls "$W/state/spool" | grep -q . && spool=1 || spool=0
-is "$spool" 0 "every finished job's document is shredded"
+is "$spool" 0 "every finished job's spool file is shredded"
+is "$(sqlite3 "$W/state/blatt.db" "SELECT count(*) FROM documents")" 0 \
+    "and no finished job's document is left in the database"
 bl_done

@@ -288,8 +288,18 @@ static int user_erase(const bl_config_t *c, const char *subject)
         }
     }
     sqlite3_finalize(st);
-    bool ok = bl_store_begin(store) && sqlite3_prepare_v2(sdb, "DELETE FROM jobs WHERE user = ?",
+    bool ok = bl_store_begin(store) && sqlite3_prepare_v2(sdb,
+                                                          "DELETE FROM documents WHERE job IN"
+                                                          " (SELECT id FROM jobs WHERE user = ?)",
                                                           -1, &st, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_text(st, 1, subject, -1, SQLITE_TRANSIENT);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    ok = ok &&
+         sqlite3_prepare_v2(sdb, "DELETE FROM jobs WHERE user = ?", -1, &st, NULL) == SQLITE_OK;
     if (ok) {
         sqlite3_bind_text(st, 1, subject, -1, SQLITE_TRANSIENT);
         ok = sqlite3_step(st) == SQLITE_DONE;
@@ -358,6 +368,51 @@ static int key_rotate(const bl_config_t *c)
         }
         closedir(d);
     }
+    // Documents kept in the database: rewrapped in one transaction. A row that the new key
+    // already opens was done by an interrupted run.
+    bl_store_t *dstore = d ? bl_store_open(db, NULL) : NULL;
+    if (d && !dstore)
+        failed++;
+    if (dstore && bl_store_begin(dstore)) {
+        sqlite3 *sdb = bl_store_db(dstore);
+        sqlite3_stmt *sel = NULL, *up = NULL;
+        if (sqlite3_prepare_v2(sdb, "SELECT job, data FROM documents", -1, &sel, NULL) !=
+                SQLITE_OK ||
+            sqlite3_prepare_v2(sdb, "UPDATE documents SET data = ? WHERE job = ?", -1, &up, NULL) !=
+                SQLITE_OK)
+            failed++;
+        while (sel && up && sqlite3_step(sel) == SQLITE_ROW) {
+            size_t len = (size_t)sqlite3_column_bytes(sel, 1);
+            uint8_t *buf = malloc(len ? len : 1);
+            if (!buf) {
+                failed++;
+                break;
+            }
+            memcpy(buf, sqlite3_column_blob(sel, 1), len);
+            bl_spool_reader_t *r = bl_spool_reader_create_mem(next, buf, len);
+            if (r) {
+                bl_spool_reader_delete(r);
+                already++;
+            } else if (bl_spool_rewrap_mem(old, next, buf, len)) {
+                sqlite3_bind_blob(up, 1, buf, (int)len, SQLITE_TRANSIENT);
+                sqlite3_bind_int64(up, 2, sqlite3_column_int64(sel, 0));
+                if (sqlite3_step(up) == SQLITE_DONE)
+                    done++;
+                else
+                    failed++;
+                sqlite3_reset(up);
+            } else {
+                failed++;
+            }
+            free(buf);
+        }
+        sqlite3_finalize(sel);
+        sqlite3_finalize(up);
+        // The new wraps must be durable before the old key goes.
+        if (!bl_store_commit(dstore))
+            failed++;
+    }
+    bl_store_close(dstore);
     if (d && !failed) {
         int dfd = open(c->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (rename(next_path, kek_path) == 0 && dfd >= 0 && fsync(dfd) == 0)

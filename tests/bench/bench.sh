@@ -461,15 +461,22 @@ bench_conns()
         "${loaded[*]}" "${base[*]}" lower
 }
 
-bench_accept 1
-bench_accept 8
-for n in $N_HIST; do
-    bench_history "$n"
-done
-bench_queues
-bench_big
-bench_pipeline
-bench_conns
+# BENCH_ONLY="accept history queues big pipeline conns" picks scenarios (default: all).
+want()
+{
+    [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]
+}
+want accept && bench_accept 1
+want accept && bench_accept 8
+if want history; then
+    for n in $N_HIST; do
+        bench_history "$n"
+    done
+fi
+want queues && bench_queues
+want big && bench_big
+want pipeline && bench_pipeline
+want conns && bench_conns
 
 report()
 {
