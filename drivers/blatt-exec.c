@@ -241,16 +241,21 @@ static void apply_option(options_t *o, int opt, const char *v)
     }
 }
 
+static int find_option(const char *name)
+{
+    for (int opt = 0; opt < NUM_OPTS; opt++) {
+        if (strcmp(name, option_table[opt].name) == 0)
+            return opt;
+    }
+    fail_why(name, "unknown option");
+}
+
 static void parse_options(int argc, char **argv, options_t *o)
 {
     bool seen[NUM_OPTS] = {false};
     int i = 1;
     while (i < argc && strcmp(argv[i], "--") != 0) {
-        int opt = 0;
-        while (opt < NUM_OPTS && strcmp(argv[i], option_table[opt].name) != 0)
-            opt++;
-        if (opt == NUM_OPTS)
-            fail_why(argv[i], "unknown option");
+        int opt = find_option(argv[i]);
         if (seen[opt])
             fail_why(argv[i], "given twice");
         seen[opt] = true;

@@ -53,6 +53,8 @@ helper_PROGRAMS += drivers/blatt-exec
 drivers_blatt_exec_SOURCES = drivers/blatt-exec.c drivers/sandbox.h
 drivers_blatt_exec_CPPFLAGS = $(AM_CPPFLAGS) $(SECCOMP_CFLAGS)
 drivers_blatt_exec_LDADD = $(SECCOMP_LIBS)
+drivers_blatt_exec_CFLAGS = -std=c17 $(WARN_CFLAGS) $(UBSAN_CFLAGS)
+drivers_blatt_exec_LDFLAGS = $(UBSAN_CFLAGS)
 
 helper_PROGRAMS += drivers/probe
 drivers_probe_SOURCES = drivers/probe.c

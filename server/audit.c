@@ -304,7 +304,7 @@ bool bl_audit_verify(bl_store_t *store, bl_audit_report_t *r)
             sqlite3_finalize(st);
             return false;
         }
-        snprintf(prev, sizeof(prev), "%s", stored);
+        snprintf(prev, sizeof(prev), "%s", stored ? stored : "");
         r->records++;
         expect++;
     }

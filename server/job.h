@@ -52,6 +52,9 @@ typedef struct bl_job_params {
 // Documents up to this size (encrypted) are kept in the database with their job: the group
 // commit makes both durable with one fsync. Larger ones are files in StateDir/spool.
 #define BL_INLINE_DOCUMENT_MAX (1024 * 1024)
+// The largest page or impression count one job is believed to have (device counters above it
+// are the device's error; 2 x 10^6 x the copies limit of 999 still fits an int).
+#define BL_COUNTER_MAX 2000000L
 
 struct bl_job {
     bl_system_t *sys;

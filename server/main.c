@@ -326,6 +326,7 @@ static bool drop_root(const struct passwd *pw)
 static int run(bl_config_t *config, const char *conf_path, bool foreground)
 {
     daemon_ctx_t d = {0};
+    int rc = 0;
     // Fork before the loop exists: an epoll instance does not survive fork().
     if (!foreground && !daemonize())
         return 1;
@@ -368,13 +369,15 @@ static int run(bl_config_t *config, const char *conf_path, bool foreground)
     d.sys = bl_system_create(d.base, config);
     if (!d.sys || !open_listeners(&d, config)) {
         bl_log(BL_LOG_ERROR, "start-up failed");
-        return 1;
+        rc = 1;
+        goto out;
     }
     if (target) {
         struct passwd pw = {.pw_name = drop_name, .pw_uid = drop_uid, .pw_gid = drop_gid};
         if (!give_state(config, drop_uid, drop_gid) || !drop_root(&pw)) {
             bl_log(BL_LOG_ERROR, "start-up failed");
-            return 1;
+            rc = 1;
+            goto out;
         }
     }
     bl_system_started(d.sys, conf_path);
@@ -387,19 +390,23 @@ static int run(bl_config_t *config, const char *conf_path, bool foreground)
     event_add(d.sig_hup, NULL);
     bl_log(BL_LOG_INFO, "listening");
     event_base_dispatch(d.base);
+out:
     bl_http_server_delete(d.http);
     bl_http_server_delete(d.local);
     SSL_CTX_free(d.tls);
-    bl_system_delete(d.sys);
-    event_free(d.sig_term);
-    event_free(d.sig_int);
-    event_free(d.sig_hup);
-    event_free(d.exit_timer);
+    if (d.sys)
+        bl_system_delete(d.sys);
+    struct event *evs[] = {d.sig_term, d.sig_int, d.sig_hup, d.exit_timer};
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+        if (evs[i])
+            event_free(evs[i]);
+    }
     bl_runner_cleanup();
     bl_web_cleanup();
     event_base_free(d.base);
-    bl_log(BL_LOG_INFO, "stopped");
-    return 0;
+    if (rc == 0)
+        bl_log(BL_LOG_INFO, "stopped");
+    return rc;
 }
 
 int main(int argc, char **argv)

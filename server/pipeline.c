@@ -34,9 +34,10 @@
 typedef struct pipeline {
     bl_job_t *job;
     bl_spool_reader_t *reader;
-    char last_error[256];         // the feed's (spool) error
-    char errors[MAX_STAGES][256]; // the last ERROR: line of each stage
-    bool device_counters;         // the backend reported counters from the device
+    char last_error[256];          // the feed's (spool) error
+    char errors[MAX_STAGES][256];  // the last ERROR: line of each stage
+    bool device_counters;          // the backend reported counters from the device
+    bool device_counters_rejected; // ... and one of them was implausible (plausible())
     char *argv[MAX_STAGES][NUM_ARGS + 1];
     char *envp[MAX_STAGES][NUM_ENV + 1];
     char paths[MAX_STAGES][1024];
@@ -71,12 +72,37 @@ static ssize_t on_feed(void *ctx, void *buf, size_t len)
     return n;
 }
 
+// A device counter is believed only when a job of this size could have produced it: at most
+// pages x copies impressions (sheets are fewer), and at most BL_COUNTER_MAX when the page count
+// is not known. Anything else is the printer's error or its attack: the log says so and the
+// job is counted from its pages (estimate_counters).
+static bool plausible(pipeline_t *pl, const char *name, long v)
+{
+    const bl_job_t *job = pl->job;
+    long copies = job->params.copies > 0 ? job->params.copies : 1;
+    long limit = job->pages > 0 ? (long)job->pages * copies : BL_COUNTER_MAX;
+    if (v >= 0 && v <= limit && v <= BL_COUNTER_MAX)
+        return true;
+    bl_log(BL_LOG_WARN, "job %d: the device reported %s=%ld for %d page(s); not counted", job->id,
+           name, v, job->pages);
+    pl->device_counters_rejected = true;
+    return false;
+}
+
 static void take_attrs(pipeline_t *pl, const bl_status_t *st)
 {
     bl_job_t *job = pl->job;
     for (size_t i = 0; i < st->num_attrs; i++) {
         const char *n = st->attrs[i].name;
-        int v = (int)st->attrs[i].value;
+        long lv = st->attrs[i].value;
+        if (!strcmp(n, "job-pages")) {
+            if (lv > 0 && lv <= BL_COUNTER_MAX)
+                job->pages = (int)lv;
+            continue;
+        }
+        if (!plausible(pl, n, lv))
+            continue;
+        int v = (int)lv;
         if (!strcmp(n, "job-impressions-completed"))
             job->impressions = v, pl->device_counters = true;
         else if (!strcmp(n, "job-media-sheets-completed"))
@@ -85,8 +111,6 @@ static void take_attrs(pipeline_t *pl, const bl_status_t *st)
             job->impressions_color = v;
         else if (!strcmp(n, "job-impressions-monochrome"))
             job->impressions_mono = v;
-        else if (!strcmp(n, "job-pages"))
-            job->pages = v;
     }
 }
 
@@ -100,7 +124,7 @@ static void on_status(void *ctx, size_t stage, const bl_status_t *st)
         take_attrs(pl, st);
         break;
     case BL_STATUS_PAGE:
-        if (st->page_total > 0)
+        if (st->page_total > 0 && st->page_total <= BL_COUNTER_MAX)
             job->pages = (int)st->page_total;
         break;
     case BL_STATUS_STATE:
@@ -221,7 +245,11 @@ static void on_done(void *ctx, const bl_runner_result_t *res)
     } else if (res->failed_stage < 0) {
         if (p)
             bl_printer_device_up(p);
-        if (!pl->device_counters)
+        if (pl->device_counters_rejected) {
+            job->impressions = job->sheets = 0;
+            job->impressions_color = job->impressions_mono = 0;
+        }
+        if (!pl->device_counters || pl->device_counters_rejected)
             estimate_counters(job);
         else
             fill_counters(job);

@@ -159,6 +159,24 @@ tests_sandbox_evil_fsize_SOURCES = tests/sandbox/evil-fsize.c
 tests_sandbox_evil_ptrace_SOURCES = tests/sandbox/evil-ptrace.c
 tests_sandbox_evil_setuid_SOURCES = tests/sandbox/evil-setuid.c
 tests_sandbox_evil_ns_SOURCES = tests/sandbox/evil-ns.c
+# They run under the sandbox's memory limit, which ASan cannot (configure.ac: UBSAN_CFLAGS).
+BL_UBSAN_ONLY_CFLAGS = -std=c17 $(WARN_CFLAGS) $(UBSAN_CFLAGS)
+tests_sandbox_evil_net_CFLAGS = $(BL_UBSAN_ONLY_CFLAGS)
+tests_sandbox_evil_write_CFLAGS = $(BL_UBSAN_ONLY_CFLAGS)
+tests_sandbox_evil_cpu_CFLAGS = $(BL_UBSAN_ONLY_CFLAGS)
+tests_sandbox_evil_mem_CFLAGS = $(BL_UBSAN_ONLY_CFLAGS)
+tests_sandbox_evil_fsize_CFLAGS = $(BL_UBSAN_ONLY_CFLAGS)
+tests_sandbox_evil_ptrace_CFLAGS = $(BL_UBSAN_ONLY_CFLAGS)
+tests_sandbox_evil_setuid_CFLAGS = $(BL_UBSAN_ONLY_CFLAGS)
+tests_sandbox_evil_ns_CFLAGS = $(BL_UBSAN_ONLY_CFLAGS)
+tests_sandbox_evil_net_LDFLAGS = $(UBSAN_CFLAGS)
+tests_sandbox_evil_write_LDFLAGS = $(UBSAN_CFLAGS)
+tests_sandbox_evil_cpu_LDFLAGS = $(UBSAN_CFLAGS)
+tests_sandbox_evil_mem_LDFLAGS = $(UBSAN_CFLAGS)
+tests_sandbox_evil_fsize_LDFLAGS = $(UBSAN_CFLAGS)
+tests_sandbox_evil_ptrace_LDFLAGS = $(UBSAN_CFLAGS)
+tests_sandbox_evil_setuid_LDFLAGS = $(UBSAN_CFLAGS)
+tests_sandbox_evil_ns_LDFLAGS = $(UBSAN_CFLAGS)
 tests_sandbox_sandbox_argv_SOURCES = tests/sandbox/sandbox-argv.c
 tests_sandbox_sandbox_argv_LDADD = drivers/libbldrivers.a
 BL_IT += tests/sandbox.sh
@@ -190,6 +208,8 @@ BL_IT += tests/hostile-printer.sh
 # The sandbox through the daemon: hostile filters and a backend that blattd starts itself.
 check_PROGRAMS += tests/sandbox/evil-daemon
 tests_sandbox_evil_daemon_SOURCES = tests/sandbox/evil-daemon.c
+tests_sandbox_evil_daemon_CFLAGS = $(BL_UBSAN_ONLY_CFLAGS)
+tests_sandbox_evil_daemon_LDFLAGS = $(UBSAN_CFLAGS)
 BL_IT += tests/sandbox-daemon.sh
 
 # Authorisation: the matrix of tests/authz-matrix.txt and the CUPS failure classes (document

@@ -218,8 +218,15 @@ after cpu
 attack mem
 stopped mem
 mib=$(sed -n 's/.*allocation-failed-after=\([0-9]*\)MiB.*/\1/p' <<<"$info")
-[ -n "$mib" ] && [ "$mib" -lt 256 ]
-ok $? "evil-mem: allocation fails below FilterMemoryLimit 256M (at ${mib:-?} MiB)"
+if [ -n "${BL_SANITIZED:-}" ]; then
+    # ASan cannot run under an address-space limit, so a sanitizer build of blattd sets none
+    # (server/system.c): reported as a skip, not as a pass.
+    bl_n=$((bl_n + 1))
+    echo "ok $bl_n - evil-mem: allocation fails below FilterMemoryLimit # SKIP no memory limit in an ASan build"
+else
+    [ -n "$mib" ] && [ "$mib" -lt 256 ]
+    ok $? "evil-mem: allocation fails below FilterMemoryLimit 256M (at ${mib:-?} MiB)"
+fi
 after mem
 
 attack fsize

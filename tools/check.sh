@@ -61,7 +61,7 @@ fi
 
 files=$(cd "$src" && git ls-files '*.c' '*.h')
 (cd "$src" && cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-    --inline-suppr --std=c11 -D__GNUC__ -I. -I"$build" $files) >"$build/cppcheck.out" 2>&1
+    --inline-suppr --std=c11 -D__GNUC__ -DBL_BUILDDIR=\"/\" -I. -I"$build" $files) >"$build/cppcheck.out" 2>&1
 result "cppcheck" $?
 [ -s "$build/cppcheck.out" ] && head -20 "$build/cppcheck.out"
 (cd "$src" && clang-format --dry-run --Werror $files) >"$build/format.out" 2>&1

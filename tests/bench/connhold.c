@@ -68,6 +68,8 @@ int main(int argc, char **argv)
     int seconds = atoi(argv[5]);
     int *idle = calloc((size_t)nidle + 1, sizeof(int)),
         *slow = calloc((size_t)nslow + 1, sizeof(int));
+    if (!idle || !slow)
+        return 1;
     for (int i = 0; i < nidle; i++) {
         idle[i] = dial(host, port);
         if (idle[i] < 0 || warm_up(idle[i]) != 0) {
@@ -97,6 +99,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < nslow; i++)
         slow_open += slow[i] >= 0 && alive(slow[i]);
     printf("idle_open=%d slow_open=%d\n", idle_open, slow_open);
+    free(idle);
+    free(slow);
     return 0;
 }
 

@@ -137,7 +137,9 @@ static ipp_attribute_t **attrs_of(ipp_t *msg, size_t *n)
     size_t cap = 64;
     ipp_attribute_t **v = malloc(cap * sizeof(*v));
     *n = 0;
-    for (ipp_attribute_t *a = ippFirstAttribute(msg); v && a; a = ippNextAttribute(msg)) {
+    if (!v)
+        return NULL;
+    for (ipp_attribute_t *a = ippFirstAttribute(msg); a; a = ippNextAttribute(msg)) {
         if (*n == cap) {
             ipp_attribute_t **w = realloc(v, (cap *= 2) * sizeof(*v));
             if (!w) {

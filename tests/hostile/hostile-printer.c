@@ -91,7 +91,8 @@ static void put(buf_t *b, const void *p, size_t n)
         b->d = d;
         b->cap = cap;
     }
-    memcpy(b->d + b->len, p, n);
+    if (n)
+        memcpy(b->d + b->len, p, n);
     b->len += n;
 }
 
