@@ -76,6 +76,10 @@ extern volatile sig_atomic_t bl_drv_terminated;
 
 // Installs the SIGTERM/SIGINT handler (no SA_RESTART) and ignores SIGPIPE.
 void bl_drv_signals_init(void);
+// The next stage stopped reading our stdout (EPIPE, or a child writing there died of SIGPIPE):
+// dies of SIGPIPE, as a program without our handlers would, so that the runner blames the
+// stage that stopped (drivers/runner.c) and not this one. Never returns.
+_Noreturn void bl_drv_broken_pipe(void);
 
 // Writes "PREFIX: text\n" to stderr in one write; the text is sanitised to printable UTF-8.
 void bl_drv_msg(const char *prefix, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

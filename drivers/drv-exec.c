@@ -176,6 +176,9 @@ static int supervise(pid_t pid, child_io_t *io, int out_fd, int err_fd)
         stop_if_canceled(pid, &term_at);
         poll(NULL, 0, 20);
     }
+    if (!bl_drv_terminated && WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE &&
+        io->ex->stdout_fd == STDOUT_FILENO)
+        bl_drv_broken_pipe(); // the child wrote our stdout: the next stage stopped reading
     if (bl_drv_terminated || !WIFEXITED(status))
         return -1;
     return WEXITSTATUS(status);

@@ -19,6 +19,8 @@ bool bl_fd_write_all(int fd, const void *buf, size_t len)
         if (n < 0) {
             if (errno == EINTR && !bl_drv_terminated)
                 continue;
+            if (errno == EPIPE && fd == STDOUT_FILENO)
+                bl_drv_broken_pipe();
             return false;
         }
         p += n;

@@ -31,6 +31,20 @@ static void on_terminate(int sig)
     bl_drv_terminated = 1;
 }
 
+_Noreturn void bl_drv_broken_pipe(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGPIPE, &sa, NULL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    raise(SIGPIPE);
+    _exit(BL_EXIT_FAILED);
+}
+
 void bl_drv_signals_init(void)
 {
     struct sigaction sa;

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -34,7 +35,7 @@
 #define MAX_CHILDREN 4096
 #define UID_SLOTS 1024u
 
-enum { REQ_SPAWN = 1, REQ_KILL = 2 };
+enum { REQ_SPAWN = 1, REQ_KILL = 2, REQ_KILL_UID = 3 };
 
 static int req_fd = -1, event_fd = -1, pam_fd = -1;
 static pthread_mutex_t pam_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -74,22 +75,24 @@ static int check_spawn(const lconf_t *c, const char *path, char **argv, const ch
     if (!realpath(path, real) || strcmp(real, c->helper))
         return EPERM;
     bool uid_ok = false, gid_ok = false;
+    unsigned long uid = 0, gid = 0;
     size_t i = 1;
     for (; argv[i] && strcmp(argv[i], "--"); i++) {
-        unsigned long v;
         if (!strcmp(argv[i], "--uid")) {
-            if (!parse_uint(argv[++i], &v) || v < c->uid_base || v > c->uid_base + UID_SLOTS)
+            if (uid_ok || !parse_uint(argv[++i], &uid) || uid < c->uid_base ||
+                uid > c->uid_base + UID_SLOTS)
                 return EPERM;
             uid_ok = true;
         } else if (!strcmp(argv[i], "--gid")) {
-            if (!parse_uint(argv[++i], &v) || v != c->uid_base)
+            if (gid_ok || !parse_uint(argv[++i], &gid))
                 return EPERM;
             gid_ok = true;
         }
         if (!argv[i])
             return EINVAL;
     }
-    if (!uid_ok || !gid_ok || !argv[i] || !argv[i + 1])
+    // The group: the shared one of the file queues (backends) or the uid's own (filters).
+    if (!uid_ok || !gid_ok || (gid != c->uid_base && gid != uid) || !argv[i] || !argv[i + 1])
         return EPERM;
     struct stat st;
     if (!realpath(argv[i + 1], real) || stat(real, &st) != 0 || !S_ISREG(st.st_mode))
@@ -198,6 +201,29 @@ static int32_t do_kill(int32_t pgid, int32_t sig)
     return -ESRCH;
 }
 
+// Every process of a sandbox uid, by a child that becomes it: kill(-1) as that uid reaches
+// exactly the processes whose real or saved uid it is (never root's, never blattd's).
+static int32_t do_kill_uid(const lconf_t *c, int32_t uid)
+{
+    if (uid < 0 || (uint32_t)uid < c->uid_base || (uint32_t)uid > c->uid_base + UID_SLOTS)
+        return -EPERM;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        if (setgroups(0, NULL) != 0 || setresgid((gid_t)uid, (gid_t)uid, (gid_t)uid) != 0 ||
+            setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0)
+            _exit(1);
+        _exit(kill(-1, SIGKILL) == 0 || errno == ESRCH ? 0 : 1);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            return -errno;
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPERM;
+}
+
 static void reap(int events)
 {
     int status;
@@ -245,6 +271,10 @@ static void handle_request(const lconf_t *c, int sock)
             int32_t a[2];
             memcpy(a, buf + 4, 8);
             reply = do_kill(a[0], a[1]);
+        } else if (type == REQ_KILL_UID && n == 8) {
+            int32_t uid;
+            memcpy(&uid, buf + 4, 4);
+            reply = do_kill_uid(c, uid);
         }
     }
     for (int i = 0; i < 3; i++) {
@@ -509,6 +539,21 @@ bool bl_launcher_kill(pid_t pgid, int sig)
     int32_t a[2] = {(int32_t)pgid, sig};
     memcpy(msg, &type, 4);
     memcpy(msg + 4, a, 8);
+    int32_t r = call(msg, sizeof(msg), NULL);
+    if (r < 0) {
+        errno = -r;
+        return false;
+    }
+    return true;
+}
+
+bool bl_launcher_kill_uid(uid_t uid)
+{
+    char msg[8];
+    uint32_t type = REQ_KILL_UID;
+    int32_t u = (int32_t)uid;
+    memcpy(msg, &type, 4);
+    memcpy(msg + 4, &u, 4);
     int32_t r = call(msg, sizeof(msg), NULL);
     if (r < 0) {
         errno = -r;

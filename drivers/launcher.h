@@ -43,6 +43,8 @@ pid_t bl_launcher_spawn(const char *path, char *const argv[], char *const envp[]
                         int in, int out, int err);
 // Sends sig to the process group of a child the launcher started. false with errno.
 bool bl_launcher_kill(pid_t pgid, int sig);
+// Kills every process of sandbox uid (SandboxUIDBase .. +1024) with SIGKILL. false with errno.
+bool bl_launcher_kill_uid(uid_t uid);
 // Readable when exit statuses arrive; bl_launcher_next_exit reads one (false: none left).
 int bl_launcher_event_fd(void);
 bool bl_launcher_next_exit(pid_t *pid, int *status);

@@ -7,7 +7,14 @@
 // return value is the number of entries before the NULL (the argc of blatt-exec).
 #include "drivers/sandbox.h"
 
+#include "drivers/launcher.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 typedef struct builder {
     char **out;
@@ -89,4 +96,32 @@ size_t bl_sandbox_argv(const bl_sandbox_t *sb, const char *helper, const char *p
         return 0;
     out[b.n] = NULL;
     return b.n;
+}
+
+bool bl_sandbox_kill_uid(uid_t uid)
+{
+    if (bl_launcher_active())
+        return bl_launcher_kill_uid(uid);
+    if (geteuid() != 0)
+        return true; // no uid of its own per job: nothing to do
+    pid_t pid = fork();
+    if (pid < 0)
+        return false;
+    if (pid == 0) {
+        // kill(-1) reaches exactly the processes whose real or saved uid is ours now.
+        if (setgroups(0, NULL) != 0 || setresgid(uid, uid, uid) != 0 ||
+            setresuid(uid, uid, uid) != 0)
+            _exit(1);
+        _exit(kill(-1, SIGKILL) == 0 || errno == ESRCH ? 0 : 1);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            return false;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        errno = EPERM;
+        return false;
+    }
+    return true;
 }

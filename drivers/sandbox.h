@@ -40,6 +40,11 @@ typedef struct bl_sandbox {
 
 #define BL_SANDBOX_MAX_ARGS 40
 
+// Kills (SIGKILL) every process running as uid, a sandbox uid whose job has ended: through the
+// launcher when there is one, else (blattd is root) by a child that becomes uid and sends
+// kill(-1). true when nothing of the uid is left to kill; false with errno.
+bool bl_sandbox_kill_uid(uid_t uid);
+
 // Builds the argv of blatt-exec for running program with argv (NULL-terminated) under sb,
 // into out (at most max entries with the final NULL), using buf for the number strings.
 // Runs in blattd before fork(). Returns the number of entries or 0 when they do not fit.

@@ -708,6 +708,24 @@ static bool finish(parser_t *ps)
         return fail(ps, "DefaultPrinter \"%s\" is not a defined printer", c->default_printer);
     if (!oidc_ok(ps))
         return false;
+    // The sandbox gives every stage /tmp, /var/tmp, /dev/shm and /run/lock read-only (and a
+    // private TMPDIR): a file queue there could never be written.
+    static const char *const shared_tmp[] = {"/tmp", "/var/tmp", "/dev/shm", "/run/lock"};
+    for (const bl_printer_conf_t *p = c->printers; c->sandbox && p; p = p->next) {
+        const char *uri = p->device_uri;
+        if (!uri || strncmp(uri, "file://", 7))
+            continue;
+        for (size_t k = 0; k < sizeof(shared_tmp) / sizeof(shared_tmp[0]); k++) {
+            size_t n = strlen(shared_tmp[k]);
+            if (!strncmp(uri + 7, shared_tmp[k], n) && (uri[7 + n] == '/' || !uri[7 + n])) {
+                ps->line = p->line;
+                return fail(ps,
+                            "<Printer %s>: a file queue cannot live under %s: the sandbox "
+                            "makes it read-only for the backend (use a directory elsewhere)",
+                            p->name, shared_tmp[k]);
+            }
+        }
+    }
     if (c->num_listen == 0) {
         c->listen = calloc(1, sizeof(*c->listen));
         if (!c->listen || !(c->listen[0].host = strdup("localhost")))

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <sqlite3.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@ typedef struct pipeline {
     char *sb_argv[MAX_STAGES][BL_SANDBOX_MAX_ARGS]; // blatt-exec's command line per stage
     char sb_buf[MAX_STAGES][256];
     char helper[1024];
+    int uid_slot; // the job's sandbox uid (bl_system_take_uid), -1 for none
 } pipeline_t;
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -150,6 +152,27 @@ static void on_status(void *ctx, size_t stage, const bl_status_t *st)
     }
 }
 
+// What a stage's death by signal says, for the job's message and the log.
+static const char *signal_why(int sig)
+{
+    switch (sig) {
+    case SIGXCPU:
+        return " (its CPU time limit, FilterTimeout)";
+    case SIGXFSZ:
+        return " (its file size limit, FilterFileSizeLimit)";
+    case SIGSYS:
+        return " (a system call the sandbox forbids)";
+    case SIGSEGV:
+    case SIGBUS:
+    case SIGABRT:
+    case SIGILL:
+    case SIGFPE:
+        return " (it crashed)";
+    default:
+        return "";
+    }
+}
+
 // Counters for accounting when the device did not report its own: from the page count.
 static void estimate_counters(bl_job_t *job)
 {
@@ -208,9 +231,9 @@ static void end_failed(pipeline_t *pl, const bl_runner_result_t *res)
         return;
     }
     if (res->term_signal[fs])
-        snprintf(msg, sizeof(msg), "%s %d was killed by signal %d%s%s",
+        snprintf(msg, sizeof(msg), "%s %d was killed by signal %d%s%s%s",
                  (size_t)fs == last ? "the backend" : "filter", fs, res->term_signal[fs],
-                 err[0] ? ": " : "", err);
+                 err[0] ? ": " : "", err, signal_why(res->term_signal[fs]));
     else
         snprintf(msg, sizeof(msg), "%s%s", err[0] ? err : "the job failed",
                  (size_t)fs == last ? "" : " (in a filter)");
@@ -227,6 +250,7 @@ static void on_done(void *ctx, const bl_runner_result_t *res)
     pl->reader = NULL;
     job->runner = NULL;
     remove_tmpdir(job);
+    bl_system_give_uid(job->sys, pl->uid_slot);
     bl_job_remove_reason(job, "job-printing");
     if (p && p->active_job == job)
         p->active_job = NULL;
@@ -402,7 +426,7 @@ static bool sandbox_stage(pipeline_t *pl, bl_stage_t *stage, size_t i, bool back
     if (!cfg->sandbox)
         return true;
     bl_sandbox_t sb;
-    bl_system_sandbox(pl->job->sys, pl->job->id, backend, pl->job->tmpdir, &sb);
+    bl_system_sandbox(pl->job->sys, pl->uid_slot, backend, pl->job->tmpdir, &sb);
     snprintf(pl->helper, sizeof(pl->helper), "%s/blatt-exec", cfg->helper_dir);
     if (!bl_sandbox_argv(&sb, pl->helper, stage->path, stage->argv, pl->sb_argv[i],
                          BL_SANDBOX_MAX_ARGS, pl->sb_buf[i], sizeof(pl->sb_buf[i])))
@@ -486,6 +510,7 @@ void bl_pipeline_start(bl_job_t *job)
         return;
     }
     pl->job = job;
+    pl->uid_slot = bl_system_take_uid(job->sys, job->id);
     pl->reader = open_document(job, spool);
     if (pl->reader) {
         // The document is decrypted for printing: that is an access to it.
@@ -518,6 +543,7 @@ void bl_pipeline_start(bl_job_t *job)
     }
     // The job ends before a pipeline ran; bl_job_set_state() may free it, so clean up first.
     bl_spool_reader_delete(pl->reader);
+    bl_system_give_uid(job->sys, pl->uid_slot);
     free(pl);
     remove_tmpdir(job);
     if (p->active_job == job)

@@ -197,6 +197,8 @@ static void probe_output(void *ctx, const void *data, size_t len)
     bl_printer_t *p = ctx;
     if (evbuffer_get_length(p->probe_out) + len <= PROBE_MAX_BYTES)
         evbuffer_add(p->probe_out, data, len);
+    else
+        p->probe_overflow = true;
 }
 
 static void probe_status(void *ctx, size_t stage, const bl_status_t *st)
@@ -233,7 +235,12 @@ static void probe_done(void *ctx, const bl_runner_result_t *res)
 {
     bl_printer_t *p = ctx;
     p->probe = NULL;
-    ipp_t *caps = res->failed_stage < 0 ? probe_caps(p) : NULL;
+    // A reply past the cap is refused whole: a truncated one could still decode.
+    ipp_t *caps = res->failed_stage < 0 && !p->probe_overflow ? probe_caps(p) : NULL;
+    if (p->probe_overflow)
+        bl_log(BL_LOG_WARN, "printer %s: the device's attributes exceed %d bytes; refused", p->name,
+               PROBE_MAX_BYTES);
+    p->probe_overflow = false;
     evbuffer_drain(p->probe_out, evbuffer_get_length(p->probe_out));
     if (caps) {
         set_caps(p, caps, true);
@@ -259,7 +266,7 @@ void bl_printer_probe(bl_printer_t *p)
     char helper[1024], *sb_argv[BL_SANDBOX_MAX_ARGS], sb_buf[256];
     if (p->sys->config->sandbox) {
         bl_sandbox_t sb;
-        bl_system_sandbox(p->sys, 0, true, NULL, &sb);
+        bl_system_sandbox(p->sys, -1, true, NULL, &sb);
         snprintf(helper, sizeof(helper), "%s/blatt-exec", p->sys->config->helper_dir);
         if (bl_sandbox_argv(&sb, helper, path, argv, sb_argv, BL_SANDBOX_MAX_ARGS, sb_buf,
                             sizeof(sb_buf))) {

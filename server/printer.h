@@ -42,6 +42,7 @@ struct bl_printer {
     bl_job_t *active_job;       // job whose pipeline runs (borrowed from sys->active)
     bl_runner_t *probe;         // running capability probe
     struct evbuffer *probe_out; // probe's stdout
+    bool probe_overflow;        // ... was longer than PROBE_MAX_BYTES: the reply is refused
     struct event *timer;        // retry / refresh timer
     time_t next_probe;
 };

@@ -120,17 +120,50 @@ void bl_system_audit(bl_system_t *sys, const char *actor, const char *source, co
         bl_log(BL_LOG_ERROR, "audit: the record %s %s could not be written", action, object);
 }
 
-void bl_system_sandbox(const bl_system_t *sys, int job_id, bool backend, const char *tmpdir,
+static bool changes_uids(void)
+{
+    return geteuid() == 0 || bl_launcher_active();
+}
+
+int bl_system_take_uid(bl_system_t *sys, int job_id)
+{
+    if (!changes_uids() || !sys->config->sandbox)
+        return -1;
+    int first = job_id > 0 ? job_id % BL_UID_SLOTS : 0;
+    for (int k = 0; k < BL_UID_SLOTS; k++) {
+        int slot = (first + k) % BL_UID_SLOTS;
+        if (!sys->uid_busy[slot]) {
+            sys->uid_busy[slot] = true;
+            return slot;
+        }
+    }
+    return -1;
+}
+
+void bl_system_give_uid(bl_system_t *sys, int slot)
+{
+    if (slot < 0 || slot >= BL_UID_SLOTS)
+        return;
+    uid_t uid = (uid_t)sys->config->sandbox_uid_base + (uid_t)slot;
+    if (!bl_sandbox_kill_uid(uid))
+        bl_log(BL_LOG_WARN, "sandbox: the processes of uid %u could not be killed: %s",
+               (unsigned)uid, strerror(errno));
+    sys->uid_busy[slot] = false;
+}
+
+void bl_system_sandbox(const bl_system_t *sys, int slot, bool backend, const char *tmpdir,
                        bl_sandbox_t *sb)
 {
     const bl_config_t *c = sys->config;
     const long mib = 1024 * 1024;
     memset(sb, 0, sizeof(*sb));
-    if (geteuid() == 0 || bl_launcher_active()) {
+    if (changes_uids()) {
         // Every job its own uid: its programs cannot reach another job's processes or files.
         sb->drop_user = true;
-        sb->uid = (uid_t)c->sandbox_uid_base + (uid_t)(job_id > 0 ? job_id % 1024 : 1024);
-        sb->gid = (gid_t)c->sandbox_uid_base; // shared: the file queues' directories
+        sb->uid = (uid_t)c->sandbox_uid_base +
+                  (uid_t)(slot >= 0 && slot < BL_UID_SLOTS ? slot : BL_UID_SLOTS);
+        // A filter's group is its own; a backend shares the group of the file queues.
+        sb->gid = backend ? (gid_t)c->sandbox_uid_base : (gid_t)sb->uid;
     }
     sb->no_network = !backend;
     sb->tmpfs = tmpdir;

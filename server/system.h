@@ -20,6 +20,9 @@ typedef struct bl_auth bl_auth_t;
 typedef struct bl_policy bl_policy_t;
 typedef struct bl_worker bl_worker_t;
 
+// Sandbox uids for jobs (SandboxUIDBase + slot); SandboxUIDBase + BL_UID_SLOTS is the probes'.
+#define BL_UID_SLOTS 1024
+
 typedef struct bl_system {
     struct event_base *base;
     bl_config_t *config;     // owned
@@ -44,6 +47,9 @@ typedef struct bl_system {
     bool shutting_down;
     int lock_fd;        // StateDir/lock, held (flock) while blattd runs
     struct event *tick; // housekeeping every few seconds (expired jobs, retention)
+    // The sandbox uids SandboxUIDBase + 0..1023 that a running pipeline holds: no two jobs
+    // ever share one, so that the uid's processes can be killed when its job ends.
+    bool uid_busy[BL_UID_SLOTS];
 } bl_system_t;
 
 // Opens state (StateDir, database, keys, format graph), creates the queues and resumes jobs.
@@ -61,10 +67,18 @@ bl_printer_t *bl_system_find_printer(const bl_system_t *sys, const char *name);
 void bl_system_audit(bl_system_t *sys, const char *actor, const char *source, const char *action,
                      const char *object, const char *result);
 struct bl_sandbox;
-// The sandbox of the programs of job `job_id` (filters, or the backend), with its private
-// TMPDIR at tmpdir (NULL: none), from the Filter* and Sandbox* directives.
-void bl_system_sandbox(const bl_system_t *sys, int job_id, bool backend, const char *tmpdir,
+// The sandbox of a job's programs (filters, or the backend) under uid slot `slot` (from
+// bl_system_take_uid; -1: the probes' uid), with its private TMPDIR at tmpdir (NULL: none),
+// from the Filter* and Sandbox* directives. Filters get a group of their own (gid = uid),
+// backends the shared SandboxUIDBase group of the file queues' directories.
+void bl_system_sandbox(const bl_system_t *sys, int slot, bool backend, const char *tmpdir,
                        struct bl_sandbox *sb);
+// A free uid slot for job_id's pipeline (job_id % BL_UID_SLOTS when free), or -1 when blattd
+// does not change uids (or, beyond 1024 running pipelines, all are taken: the probes' uid).
+int bl_system_take_uid(bl_system_t *sys, int job_id);
+// The pipeline ended: every process left under the slot's uid is killed (a filter's child in
+// a session of its own escapes the process-group kill), and the slot is free again.
+void bl_system_give_uid(bl_system_t *sys, int slot);
 // Time of this loop pass.
 time_t bl_system_now(void);
 // A random (version 4) UUID as "urn:uuid:..." into buf (at least 46 bytes).

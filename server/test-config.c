@@ -23,7 +23,7 @@ static void test_full_config(void **state)
               "StateDir /var/tmp/b\nLogLevel debug\nMaxHeaderSize 8K\n"
               "BodyTimeout 2m\nMaxDocumentSize 2G\nDefaultPrinter b\n"
               "<Printer a>\n DeviceURI ipp://10.0.0.5/ipp/print\n Info A # c\n"
-              " ReleaseMode hold\n</Printer>\n<Printer b>\n DeviceURI file:///tmp/o\n"
+              " ReleaseMode hold\n</Printer>\n<Printer b>\n DeviceURI file:///srv/o\n"
               " DocumentFormat image/pwg-raster\n DefaultColorMode color\n</Printer>\n",
               err, sizeof(err));
     assert_non_null(c);
@@ -90,6 +90,9 @@ static void test_errors(void **state)
         {"<Printer a>\nDeviceURI file:///tmp/../etc\n</Printer>\n",
          "t.conf:2: a file DeviceURI must be file:///absolute/directory"},
         {"DeviceURI ipp://x/\n", "t.conf:1: DeviceURI is not allowed outside <Printer>"},
+        {"<Printer q>\nDeviceURI file:///dev/shm/out\n</Printer>\n",
+         "t.conf:1: <Printer q>: a file queue cannot live under /dev/shm: the sandbox makes it "
+         "read-only for the backend (use a directory elsewhere)"},
         {"<Printer a/b>\n", "t.conf:1: invalid printer name \"a/b\" (1-127 of A-Z a-z 0-9 _ . -)"},
         {"DefaultPrinter zz\n", "t.conf:1: DefaultPrinter \"zz\" is not a defined printer"},
         {"<Printer a>\nDeviceURI ipp://h/\nReleaseMode later\n</Printer>\n",

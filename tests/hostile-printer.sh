@@ -278,6 +278,8 @@ cat >"$T/job-message.test" <<'EOF'
 EOF
 msg=$(ipptool -T 5 -c "ipp://127.0.0.1:$port/ipp/print/evil" -d job_id="$rid" "$T/job-message.test" 2>&1 | tail -n +2)
 diag "job-state-message of the refused job: $msg"
+like "$msg" "the printer rejected the job: client-error-not-possible" \
+    "the refusal is blamed on the printer, not on the filter that lost its reader"
 ! LC_ALL=C grep -aq $'[\x01-\x1f\x7f]' <<<"$msg"
 ok $? "its job-state-message holds no control characters"
 ! grep -aq "^FAKE-LOG-LINE" "$W/blattd.log"

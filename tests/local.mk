@@ -178,7 +178,7 @@ tests_sandbox_evil_ptrace_LDFLAGS = $(UBSAN_CFLAGS)
 tests_sandbox_evil_setuid_LDFLAGS = $(UBSAN_CFLAGS)
 tests_sandbox_evil_ns_LDFLAGS = $(UBSAN_CFLAGS)
 tests_sandbox_sandbox_argv_SOURCES = tests/sandbox/sandbox-argv.c
-tests_sandbox_sandbox_argv_LDADD = drivers/libbldrivers.a
+tests_sandbox_sandbox_argv_LDADD = drivers/libbldrivers.a $(PAM_LIBS) $(AX_PTHREAD_LIBS)
 BL_IT += tests/sandbox.sh
 
 # The audit chain, data-subject commands, key rotation, retention, certificate reload; TLS as
