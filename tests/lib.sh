@@ -79,10 +79,19 @@ bl_cleanup()
     done
 }
 
+# bl_uid_base NAME: a SandboxUIDBase for test NAME, 2048 ids wide, below 2^31.
+bl_uid_base()
+{
+    echo $((1900000000 + ($(printf '%s' "$1" | cksum | cut -d' ' -f1) % 100000) * 2048))
+}
+
 # bl_init NAME: a fresh work directory $W, cleanup on exit.
 bl_init()
 {
     W="$top_builddir/tests/work/$1"
+    # The sandbox uids of this test's blattd: a range of its own, because tests run in parallel
+    # and the end of a job kills every process of its uid (SandboxUIDBase in blattd.conf(5)).
+    BL_UID_BASE=$(bl_uid_base "$1")
     rm -rf "$W"
     mkdir -p "$W"
     trap 'bl_cleanup' EXIT
@@ -196,6 +205,7 @@ FilterDir $top_builddir/drivers/filter
 BackendDir $top_builddir/drivers/backend
 HelperDir $top_builddir/drivers
 JobRetryInterval 2
+SandboxUIDBase $BL_UID_BASE
 EOF
 }
 

@@ -182,8 +182,8 @@ tests_sandbox_sandbox_argv_LDADD = drivers/libbldrivers.a $(PAM_LIBS) $(AX_PTHRE
 BL_IT += tests/sandbox.sh
 
 # The audit chain, data-subject commands, key rotation, retention, certificate reload; TLS as
-# sslscan sees it.
-BL_IT += tests/audit.sh tests/tls.sh
+# sslscan sees it; TLS client certificates (mtls.sh).
+BL_IT += tests/audit.sh tests/tls.sh tests/mtls.sh
 
 # Fuzz targets of the policy file and of the Authorization header.
 BL_FUZZ_TARGETS += fuzz-policy fuzz-authz

@@ -245,7 +245,7 @@ after fork
 
 attack orphan
 sleep 1
-left=$(ps -eo pid=,uid=,args= | awk '$2 >= 2147000000 && $3 == "evil-orphan" {print $1}')
+left=$(ps -eo pid=,uid=,args= | awk -v b="$BL_UID_BASE" '$2 >= b && $2 <= b + 1024 && $3 == "evil-orphan" {print $1}')
 is "${left:-none}" none "evil-orphan: no process of the job outlives it (its uid's processes are killed)"
 for p in $left; do
     kill -KILL "$p" 2>/dev/null # this test's own filter's child, by pid

@@ -68,6 +68,7 @@ UserFile $W/users
 Listen 127.0.0.1:$2 basic
 LocalSocket $W/blattd.sock
 StateDir $W/state
+SandboxUIDBase $BL_UID_BASE
 LogLevel debug
 LogFile $W/blattd.log
 AccessLog $W/access.log

@@ -15,6 +15,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${top_builddir:=$(pwd)}"
 quick=${1:-}
 RUNS=${RUNS:-5}
+# Sandbox uids of its own (bench-quick runs beside other tests; a job's end kills its uid).
+UID_BASE=$((1900000000 + 2048 * 99999 + 2048))
 DOCS="$top_srcdir/../shared/testdata/documents"
 LOAD="$top_builddir/tests/bench/ippload"
 HOLD="$top_builddir/tests/bench/connhold"
@@ -135,6 +137,7 @@ blatt_conf()
 Listen 127.0.0.1:$p trust
 LocalSocket $dir/blattd.sock
 StateDir $dir/state
+SandboxUIDBase $UID_BASE
 LogLevel warn
 LogFile $dir/blattd.log
 DataDir $top_srcdir/etc
