@@ -292,13 +292,21 @@ bl_job_t *bl_job_lookup(bl_system_t *sys, int id)
 void bl_job_visit_history(bl_system_t *sys, const char *printer, const char *user, int limit,
                           bl_job_visit_fn fn, void *arg)
 {
-    static char sql[768];
-    if (!sql[0])
-        snprintf(sql, sizeof(sql),
-                 "SELECT %s FROM jobs WHERE state>=7 AND (?1 IS NULL OR printer=?1)"
-                 " AND (?2 IS NULL OR user=?2) ORDER BY completed DESC, id DESC LIMIT ?3",
-                 load_cols);
-    sqlite3_stmt *st = bl_store_stmt(sys->store, sql);
+    // One statement per filter combination, so that each walks its index (store.c: jobs_done,
+    // jobs_user_done, jobs_printer_done) newest first and stops at the limit; "+state" keeps
+    // the planner off jobs_state, which would make it sort the whole history.
+    static char sql[4][768];
+    int v = (printer ? 1 : 0) | (user ? 2 : 0);
+    if (!sql[v][0])
+        snprintf(sql[v], sizeof(sql[v]),
+                 "SELECT %s FROM jobs%s WHERE +state>=7%s%s ORDER BY completed DESC, id DESC"
+                 " LIMIT ?3",
+                 load_cols,
+                 v == 0   ? " INDEXED BY jobs_done"
+                 : v == 1 ? " INDEXED BY jobs_printer_done"
+                          : " INDEXED BY jobs_user_done",
+                 printer ? " AND printer=?1" : "", user ? " AND user=?2" : "");
+    sqlite3_stmt *st = bl_store_stmt(sys->store, sql[v]);
     if (!st)
         return;
     if (printer)

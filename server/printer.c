@@ -114,10 +114,61 @@ static void update_formats(bl_printer_t *p)
     free(dests);
 }
 
+// Virtual queues (file, socket) with the same DocumentFormat have the same capabilities: one
+// copy serves them all (a thousand queues would otherwise hold a thousand, ~10 KB each).
+typedef struct shared_caps {
+    char *format; // DocumentFormat, "" for none
+    ipp_t *caps;
+    size_t users;
+} shared_caps_t;
+static shared_caps_t shared_caps[16];
+
+static ipp_t *share_virtual_caps(const char *format, bool *shared)
+{
+    const char *key = format ? format : "";
+    shared_caps_t *free_slot = NULL;
+    for (size_t i = 0; i < sizeof(shared_caps) / sizeof(shared_caps[0]); i++) {
+        shared_caps_t *s = &shared_caps[i];
+        if (s->caps && !strcmp(s->format, key)) {
+            s->users++;
+            *shared = true;
+            return s->caps;
+        }
+        if (!s->caps && !free_slot)
+            free_slot = s;
+    }
+    ipp_t *caps = bl_caps_virtual(format);
+    *shared = false;
+    if (caps && free_slot && (free_slot->format = strdup(key))) {
+        free_slot->caps = caps;
+        free_slot->users = 1;
+        *shared = true;
+    }
+    return caps;
+}
+
+static void drop_caps(bl_printer_t *p)
+{
+    if (!p->caps_shared) {
+        ippDelete(p->caps);
+    } else {
+        for (size_t i = 0; i < sizeof(shared_caps) / sizeof(shared_caps[0]); i++) {
+            shared_caps_t *s = &shared_caps[i];
+            if (s->caps == p->caps && --s->users == 0) {
+                ippDelete(s->caps);
+                free(s->format);
+                memset(s, 0, sizeof(*s));
+            }
+        }
+    }
+    p->caps = NULL;
+    p->caps_shared = false;
+}
+
 // Takes new sanitised caps (owned), stores them and rebuilds what depends on them.
 static void set_caps(bl_printer_t *p, ipp_t *caps, bool save)
 {
-    ippDelete(p->caps);
+    drop_caps(p);
     p->caps = caps;
     ippDelete(p->attrs);
     p->attrs = NULL;
@@ -328,9 +379,12 @@ bl_printer_t *bl_printer_create(bl_system_t *sys, const bl_printer_conf_t *conf)
         bl_printer_delete(p);
         return NULL;
     }
-    if (is_virtual(p))
-        set_caps(p, bl_caps_virtual(p->conf->document_format), false);
-    else if (!p->caps)
+    if (is_virtual(p)) {
+        bool shared;
+        ipp_t *caps = share_virtual_caps(p->conf->document_format, &shared);
+        set_caps(p, caps, false);
+        p->caps_shared = shared;
+    } else if (!p->caps)
         update_formats(p);
     return p;
 }
@@ -348,7 +402,7 @@ void bl_printer_delete(bl_printer_t *p)
     for (size_t i = 0; i < p->num_formats; i++)
         free(p->formats[i]);
     free(p->formats);
-    ippDelete(p->caps);
+    drop_caps(p);
     ippDelete(p->attrs);
     free(p);
 }

@@ -26,9 +26,10 @@ struct bl_printer {
     const bl_printer_conf_t *conf; // borrowed from sys->config
     const char *name;              // conf->name
     char uuid[48];
-    ipp_t *caps;  // sanitised device capabilities, NULL while unknown (owned)
-    ipp_t *attrs; // static printer description for attrs_key (owned; the IPP face builds
-                  // it, the domain drops it when caps or config change)
+    ipp_t *caps;      // sanitised device capabilities, NULL while unknown (owned, or shared)
+    bool caps_shared; // caps are the virtual queues' copy for their DocumentFormat
+    ipp_t *attrs;     // static printer description for attrs_key (owned; the IPP face builds
+                      // it, the domain drops it when caps or config change)
     char attrs_key[320];
     char **formats; // document-format-supported, from the format graph (owned)
     size_t num_formats;

@@ -50,7 +50,12 @@ static const char schema[] =
     // Encrypted documents small enough to ride in the same transaction as their job (the spool
     // format of spool.c, bytes for bytes); larger ones are files in StateDir/spool.
     "CREATE TABLE IF NOT EXISTS documents(job INTEGER PRIMARY KEY, data BLOB NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS jobs_printer ON jobs(printer, state, id);";
+    "CREATE INDEX IF NOT EXISTS jobs_printer ON jobs(printer, state, id);"
+    // The history newest first (Get-Jobs which-jobs=completed): walked in order and cut at its
+    // limit instead of sorted whole, for everyone, one user and one queue (job.c).
+    "CREATE INDEX IF NOT EXISTS jobs_done ON jobs(completed, id);"
+    "CREATE INDEX IF NOT EXISTS jobs_user_done ON jobs(user, completed, id);"
+    "CREATE INDEX IF NOT EXISTS jobs_printer_done ON jobs(printer, completed, id);";
 
 static void on_commit_due(evutil_socket_t fd, short what, void *arg);
 
