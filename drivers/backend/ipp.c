@@ -623,10 +623,11 @@ static int poll_job(job_ctx_t *x, int *lost, int *rc)
     return done;
 }
 
-// Follows the device job until it ends: 100 ms polls growing to 1 s.
+// Follows the device job until it ends: polls from 20 ms growing by half to 1 s. Most devices
+// end a job just after its last byte; a first poll at 100 ms made every job wait ~80 ms more.
 static int follow_job(job_ctx_t *x)
 {
-    long delay = 100, since_printer = 0;
+    long delay = 20, since_printer = 0;
     int lost = 0, rc = BL_EXIT_OK;
     while (!bl_drv_terminated) {
         if (poll_job(x, &lost, &rc)) {
