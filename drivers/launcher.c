@@ -10,9 +10,10 @@
 // PAM request (own socket, own process): user NUL password NUL. Reply: one byte, 1 = accepted.
 #include "drivers/launcher.h"
 
+#include "drivers/sandbox.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -201,27 +202,12 @@ static int32_t do_kill(int32_t pgid, int32_t sig)
     return -ESRCH;
 }
 
-// Every process of a sandbox uid, by a child that becomes it: kill(-1) as that uid reaches
-// exactly the processes whose real or saved uid it is (never root's, never blattd's).
+// Every process of a sandbox uid (drivers/sandbox.c), and only of one.
 static int32_t do_kill_uid(const lconf_t *c, int32_t uid)
 {
     if (uid < 0 || (uint32_t)uid < c->uid_base || (uint32_t)uid > c->uid_base + UID_SLOTS)
         return -EPERM;
-    pid_t pid = fork();
-    if (pid < 0)
-        return -errno;
-    if (pid == 0) {
-        if (setgroups(0, NULL) != 0 || setresgid((gid_t)uid, (gid_t)uid, (gid_t)uid) != 0 ||
-            setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0)
-            _exit(1);
-        _exit(kill(-1, SIGKILL) == 0 || errno == ESRCH ? 0 : 1);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR)
-            return -errno;
-    }
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPERM;
+    return bl_sandbox_kill_uid_as_root((uid_t)uid) ? 0 : -errno;
 }
 
 static void reap(int events)

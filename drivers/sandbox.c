@@ -98,17 +98,14 @@ size_t bl_sandbox_argv(const bl_sandbox_t *sb, const char *helper, const char *p
     return b.n;
 }
 
-bool bl_sandbox_kill_uid(uid_t uid)
+bool bl_sandbox_kill_uid_as_root(uid_t uid)
 {
-    if (bl_launcher_active())
-        return bl_launcher_kill_uid(uid);
-    if (geteuid() != 0)
-        return true; // no uid of its own per job: nothing to do
     pid_t pid = fork();
     if (pid < 0)
         return false;
     if (pid == 0) {
-        // kill(-1) reaches exactly the processes whose real or saved uid is ours now.
+        // kill(-1) reaches exactly the processes whose real or saved uid is ours now (never
+        // root's, never blattd's, never this child itself).
         if (setgroups(0, NULL) != 0 || setresgid(uid, uid, uid) != 0 ||
             setresuid(uid, uid, uid) != 0)
             _exit(1);
@@ -124,4 +121,13 @@ bool bl_sandbox_kill_uid(uid_t uid)
         return false;
     }
     return true;
+}
+
+bool bl_sandbox_kill_uid(uid_t uid)
+{
+    if (bl_launcher_active())
+        return bl_launcher_kill_uid(uid);
+    if (geteuid() != 0)
+        return true; // no uid of its own per job: nothing to do
+    return bl_sandbox_kill_uid_as_root(uid);
 }

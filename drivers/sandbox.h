@@ -44,6 +44,8 @@ typedef struct bl_sandbox {
 // launcher when there is one, else (blattd is root) by a child that becomes uid and sends
 // kill(-1). true when nothing of the uid is left to kill; false with errno.
 bool bl_sandbox_kill_uid(uid_t uid);
+// The same, done here by a forked child (the caller is root: the launcher, or blattd as root).
+bool bl_sandbox_kill_uid_as_root(uid_t uid);
 
 // Builds the argv of blatt-exec for running program with argv (NULL-terminated) under sb,
 // into out (at most max entries with the final NULL), using buf for the number strings.

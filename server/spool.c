@@ -442,14 +442,18 @@ static bool writer_start(bl_spool_writer_t *w, const bl_kek_t *kek)
 static bl_spool_writer_t *writer_new(const char *path);
 static bool writer_seal(bl_spool_writer_t *w, const uint8_t *data, size_t len, bool last);
 
-bl_spool_writer_t *bl_spool_writer_create(const bl_kek_t *kek, const char *path)
+// A writer on a new spool file at path, or on a memfd (path is then where it spills to).
+static bl_spool_writer_t *writer_create(const bl_kek_t *kek, const char *path, bool in_memory)
 {
     bl_spool_writer_t *w = writer_new(path);
     if (!w)
         return NULL;
-    w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    w->in_memory = in_memory;
+    w->fd = in_memory ? memfd_create("blatt-document", MFD_CLOEXEC)
+                      : open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (w->fd < 0) {
-        bl_log(BL_LOG_ERROR, "spool: cannot create %s: %s", path, strerror(errno));
+        bl_log(BL_LOG_ERROR, "spool: cannot create %s: %s", in_memory ? "a memfd" : path,
+               strerror(errno));
         writer_free(w);
         return NULL;
     }
@@ -460,23 +464,14 @@ bl_spool_writer_t *bl_spool_writer_create(const bl_kek_t *kek, const char *path)
     return w;
 }
 
+bl_spool_writer_t *bl_spool_writer_create(const bl_kek_t *kek, const char *path)
+{
+    return writer_create(kek, path, false);
+}
+
 bl_spool_writer_t *bl_spool_writer_create_mem(const bl_kek_t *kek, const char *spill_path)
 {
-    bl_spool_writer_t *w = writer_new(spill_path);
-    if (!w)
-        return NULL;
-    w->in_memory = true;
-    w->fd = memfd_create("blatt-document", MFD_CLOEXEC);
-    if (w->fd < 0) {
-        bl_log(BL_LOG_ERROR, "spool: memfd_create: %s", strerror(errno));
-        writer_free(w);
-        return NULL;
-    }
-    if (!writer_start(w, kek)) {
-        bl_spool_writer_abort(w);
-        return NULL;
-    }
-    return w;
+    return writer_create(kek, spill_path, true);
 }
 
 bool bl_spool_writer_in_memory(const bl_spool_writer_t *w)
