@@ -37,7 +37,7 @@ start_provider()
     env "$@" node "$oidc/provider.mjs" "$port" >"$out" 2>>"$W/provider-$port.log" &
     PROVIDER_PID=$!
     bl_pids+=($PROVIDER_PID)
-    bl_wait_for 20 grep -q '^jwks_uri ' "$out"
+    bl_wait_for 60 grep -q '^jwks_uri ' "$out" # node and a 2048-bit RSA key, on a busy machine
 }
 
 stop_provider()
