@@ -6,6 +6,8 @@
 // Every error names file:line. The daemon never writes this file.
 #include "server/config.h"
 
+#include "server/conffile.h"
+
 #include <ctype.h>
 #include <stddef.h>
 #include <errno.h>
@@ -26,9 +28,6 @@
 #ifndef BL_LOCALSTATEDIR
 #define BL_LOCALSTATEDIR "/var"
 #endif
-
-#define MAX_LINE 4096
-#define MAX_FILE (4u * 1024 * 1024)
 
 typedef enum vtype {
     T_STRING,  // free text, max `max` bytes
@@ -150,12 +149,9 @@ static bool fail(parser_t *ps, const char *fmt, ...) __attribute__((format(print
 
 static bool fail(parser_t *ps, const char *fmt, ...)
 {
-    int n = snprintf(ps->err, ps->errlen, "%s:%d: ", ps->file, ps->line);
-    if (n < 0 || (size_t)n >= ps->errlen)
-        return false;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
+    bl_conffile_verror(ps->err, ps->errlen, ps->file, ps->line, fmt, ap);
     va_end(ap);
     return false;
 }
@@ -623,27 +619,16 @@ static bool close_block(parser_t *ps, const char *line)
     return true;
 }
 
-static bool parse_line(parser_t *ps, char *line)
+static bool parse_line(void *ctx, int number, char *line)
 {
-    // Trim; drop comments (a '#' starting the line or after whitespace).
-    line += strspn(line, " \t\r");
-    for (char *h = line; (h = strchr(h, '#')); h++) {
-        if (h == line || h[-1] == ' ' || h[-1] == '\t') {
-            *h = '\0';
-            break;
-        }
-    }
-    char *end = line + strlen(line);
-    while (end > line && strchr(" \t\r", end[-1]))
-        *--end = '\0';
+    parser_t *ps = ctx;
+    ps->line = number;
+    line = bl_conffile_trim(line);
     if (!*line)
         return true;
     if (line[0] == '<')
         return line[1] == '/' ? close_block(ps, line) : open_block(ps, line);
-    char *value = line + strcspn(line, " \t");
-    if (*value)
-        *value++ = '\0';
-    value += strspn(value, " \t");
+    char *value = bl_conffile_value(line);
     for (size_t i = 0; i < NUM_DIRECTIVES; i++) {
         const directive_t *d = &directives[i];
         if (strcasecmp(d->name, line))
@@ -747,50 +732,19 @@ bl_config_t *bl_config_parse(const char *text, size_t len, const char *filename,
         snprintf(err, errlen, "%s: out of memory", ps.file);
         return NULL;
     }
-    size_t pos = 0;
-    char line[MAX_LINE + 1];
-    while (pos < len) {
-        ps.line++;
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
-        if (n > MAX_LINE) {
-            fail(&ps, "line longer than %d bytes", MAX_LINE);
-            goto error;
-        }
-        if (memchr(text + pos, '\0', n)) {
-            fail(&ps, "NUL byte in line");
-            goto error;
-        }
-        memcpy(line, text + pos, n);
-        line[n] = '\0';
-        pos += n + (nl ? 1 : 0);
-        if (!parse_line(&ps, line))
-            goto error;
+    if (!bl_conffile_lines(text, len, ps.file, err, errlen, parse_line, &ps) || !finish(&ps)) {
+        bl_config_delete(ps.c);
+        return NULL;
     }
-    if (!finish(&ps))
-        goto error;
     return ps.c;
-error:
-    bl_config_delete(ps.c);
-    return NULL;
 }
 
 bl_config_t *bl_config_load(const char *path, char *err, size_t errlen)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    char *buf;
+    size_t len;
+    if (!bl_conffile_read(path, &buf, &len, err, errlen))
         return NULL;
-    }
-    char *buf = malloc(MAX_FILE + 1);
-    size_t len = buf ? fread(buf, 1, MAX_FILE + 1, fp) : 0;
-    bool bad = ferror(fp) || !buf;
-    fclose(fp);
-    if (bad || len > MAX_FILE) {
-        snprintf(err, errlen, "%s: %s", path, bad ? "cannot read" : "file is larger than 4 MiB");
-        free(buf);
-        return NULL;
-    }
     bl_config_t *c = bl_config_parse(buf, len, path, err, errlen);
     free(buf);
     return c;

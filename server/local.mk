@@ -10,6 +10,7 @@ server_libllhttp_a_CFLAGS = -std=c17 -O2 $(SAN_CFLAGS) -w
 # config + log: shared with the blatt tool.
 noinst_LIBRARIES += server/libblcommon.a
 server_libblcommon_a_SOURCES = server/config.c server/config.h server/log.c server/log.h \
+	server/conffile.c server/conffile.h \
 	server/policy.c server/policy.h server/auth.h
 
 noinst_LIBRARIES += server/libblserver.a

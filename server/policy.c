@@ -8,6 +8,8 @@
 // print everywhere, nobody may print anonymously, and only the Unix-socket root has roles.
 #include "server/policy.h"
 
+#include "server/conffile.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -19,8 +21,6 @@
 #define MAX_MEMBERS 256
 #define MAX_QUEUES 4096
 #define MAX_RULES 256
-#define MAX_LINE 4096
-#define MAX_FILE (4u * 1024 * 1024)
 
 typedef struct members {
     char **v;
@@ -73,12 +73,9 @@ static bool fail(parser_t *ps, const char *fmt, ...) __attribute__((format(print
 
 static bool fail(parser_t *ps, const char *fmt, ...)
 {
-    int n = snprintf(ps->err, ps->errlen, "%s:%d: ", ps->file, ps->line);
-    if (n < 0 || (size_t)n >= ps->errlen)
-        return false;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
+    bl_conffile_verror(ps->err, ps->errlen, ps->file, ps->line, fmt, ap);
     va_end(ap);
     return false;
 }
@@ -332,27 +329,16 @@ static bool global_directive(parser_t *ps, const char *name, const char *v)
     return fail(ps, "unknown directive \"%.64s\"", name);
 }
 
-static bool parse_line(parser_t *ps, char *line)
+static bool parse_line(void *ctx, int number, char *line)
 {
-    line += strspn(line, " \t\r");
-    for (char *h = line; (h = strchr(h, '#'));) {
-        if (h == line || h[-1] == ' ' || h[-1] == '\t') {
-            *h = '\0';
-            break;
-        }
-        h++;
-    }
-    char *end = line + strlen(line);
-    while (end > line && strchr(" \t\r", end[-1]))
-        *--end = '\0';
+    parser_t *ps = ctx;
+    ps->line = number;
+    line = bl_conffile_trim(line);
     if (!*line)
         return true;
     if (line[0] == '<')
         return line[1] == '/' ? close_block(ps, line) : open_block(ps, line);
-    char *v = line + strcspn(line, " \t");
-    if (*v)
-        *v++ = '\0';
-    v += strspn(v, " \t");
+    char *v = bl_conffile_value(line);
     if (!*v)
         return fail(ps, "%.64s needs a value", line);
     if (ps->queue)
@@ -409,52 +395,22 @@ bl_policy_t *bl_policy_parse(const char *text, size_t len, const char *name, cha
         snprintf(err, errlen, "%s: out of memory", ps.file);
         return NULL;
     }
-    char line[MAX_LINE + 1];
-    for (size_t pos = 0; pos < len;) {
-        ps.line++;
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - text - pos) : len - pos;
-        if (n > MAX_LINE) {
-            fail(&ps, "line longer than %d bytes", MAX_LINE);
-            goto error;
-        }
-        if (memchr(text + pos, '\0', n)) {
-            fail(&ps, "NUL byte in line");
-            goto error;
-        }
-        memcpy(line, text + pos, n);
-        line[n] = '\0';
-        pos += n + (nl != NULL);
-        if (!parse_line(&ps, line))
-            goto error;
-    }
-    if (ps.queue || ps.rules) {
-        fail(&ps, "a block is not closed");
-        goto error;
+    if (!bl_conffile_lines(text, len, ps.file, err, errlen, parse_line, &ps) ||
+        ((ps.queue || ps.rules) && !fail(&ps, "a block is not closed"))) {
+        bl_policy_delete(ps.p);
+        return NULL;
     }
     return ps.p;
-error:
-    bl_policy_delete(ps.p);
-    return NULL;
 }
 
 bl_policy_t *bl_policy_load(const char *path, char *err, size_t errlen)
 {
     if (!path || !*path)
         return bl_policy_parse("", 0, "(built-in policy)", err, errlen);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    char *buf;
+    size_t n;
+    if (!bl_conffile_read(path, &buf, &n, err, errlen))
         return NULL;
-    }
-    char *buf = malloc(MAX_FILE + 1);
-    size_t n = buf ? fread(buf, 1, MAX_FILE + 1, fp) : 0;
-    fclose(fp);
-    if (!buf || n > MAX_FILE) {
-        snprintf(err, errlen, "%s: unreadable or larger than 4 MiB", path);
-        free(buf);
-        return NULL;
-    }
     bl_policy_t *p = bl_policy_parse(buf, n, path, err, errlen);
     free(buf);
     return p;
