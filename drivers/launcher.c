@@ -330,6 +330,20 @@ static int conv_fn(int n, const struct pam_message **msg, struct pam_response **
     return PAM_SUCCESS;
 }
 
+bool bl_pam_check(const char *service, const char *user, const char *password)
+{
+    struct pam_conv conv = {conv_fn, (void *)password};
+    pam_handle_t *ph = NULL;
+    int rc = pam_start(service, user, &conv, &ph);
+    if (rc == PAM_SUCCESS)
+        rc = pam_authenticate(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+    if (rc == PAM_SUCCESS)
+        rc = pam_acct_mgmt(ph, PAM_SILENT);
+    if (ph)
+        pam_end(ph, rc);
+    return rc == PAM_SUCCESS;
+}
+
 static void pam_main(const char *service, int sock)
 {
     static char buf[1024];
@@ -342,19 +356,8 @@ static void pam_main(const char *service, int sock)
         const char *user = buf;
         size_t ul = strnlen(buf, (size_t)n);
         uint8_t ok = 0;
-        if (ul > 0 && ul + 1 < (size_t)n) {
-            const char *password = buf + ul + 1;
-            struct pam_conv conv = {conv_fn, (void *)password};
-            pam_handle_t *ph = NULL;
-            int rc = pam_start(service, user, &conv, &ph);
-            if (rc == PAM_SUCCESS)
-                rc = pam_authenticate(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
-            if (rc == PAM_SUCCESS)
-                rc = pam_acct_mgmt(ph, PAM_SILENT);
-            if (ph)
-                pam_end(ph, rc);
-            ok = rc == PAM_SUCCESS;
-        }
+        if (ul > 0 && ul + 1 < (size_t)n)
+            ok = bl_pam_check(service, user, buf + ul + 1);
         explicit_bzero(buf, sizeof(buf));
         ssize_t w = send(sock, &ok, 1, MSG_NOSIGNAL);
         (void)w;

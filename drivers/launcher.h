@@ -52,5 +52,8 @@ bool bl_launcher_next_exit(pid_t *pid, int *status);
 // are serialised). false when refused or when there is no PAM process.
 bool bl_launcher_pam(const char *user, const char *password);
 bool bl_launcher_has_pam(void);
+// One pam_authenticate + pam_acct_mgmt of service in this process (the PAM process's check;
+// blattd calls it on a worker thread when it kept root and has no launcher). Blocking.
+bool bl_pam_check(const char *service, const char *user, const char *password);
 
 #endif

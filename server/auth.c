@@ -26,7 +26,6 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pwd.h>
-#include <security/pam_appl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,35 +307,6 @@ void bl_auth_cert_identity(const char *subject, bl_identity_t *id)
 // ---------------------------------------------------------------------------------------------
 // Basic: worker side
 
-static int pam_conv_fn(int n, const struct pam_message **msg, struct pam_response **resp,
-                       void *data)
-{
-    const char *password = data;
-    struct pam_response *r = calloc((size_t)n, sizeof(*r));
-    if (!r)
-        return PAM_BUF_ERR;
-    for (int i = 0; i < n; i++) {
-        if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF || msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
-            r[i].resp = strdup(password);
-    }
-    *resp = r;
-    return PAM_SUCCESS;
-}
-
-static bool pam_check(const char *service, const char *user, const char *password)
-{
-    struct pam_conv conv = {pam_conv_fn, (void *)password};
-    pam_handle_t *ph = NULL;
-    int rc = pam_start(service, user, &conv, &ph);
-    if (rc == PAM_SUCCESS)
-        rc = pam_authenticate(ph, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
-    if (rc == PAM_SUCCESS)
-        rc = pam_acct_mgmt(ph, PAM_SILENT);
-    if (ph)
-        pam_end(ph, rc);
-    return rc == PAM_SUCCESS;
-}
-
 static void basic_work(void *arg)
 {
     bl_auth_pending_t *p = arg;
@@ -350,7 +320,7 @@ static void basic_work(void *arg)
     } else if (a->pam_service[0]) {
         // Without root (blattd dropped it), the launcher's PAM process asks PAM as root.
         p->ok = bl_launcher_has_pam() ? bl_launcher_pam(p->user, p->password)
-                                      : pam_check(a->pam_service, p->user, p->password);
+                                      : bl_pam_check(a->pam_service, p->user, p->password);
         struct passwd pw, *res = NULL;
         char buf[4096];
         if (p->ok && getpwnam_r(p->user, &pw, buf, sizeof(buf), &res) == 0 && res)
