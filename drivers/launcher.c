@@ -10,6 +10,7 @@
 // PAM request (own socket, own process): user NUL password NUL. Reply: one byte, 1 = accepted.
 #include "drivers/launcher.h"
 
+#include "drivers/runner.h"
 #include "drivers/sandbox.h"
 
 #include <errno.h>
@@ -107,30 +108,6 @@ static int check_spawn(const lconf_t *c, const char *path, char **argv, const ch
     return 0;
 }
 
-static void child_exec(const char *path, char **argv, char **envp, const char *cwd, int fds[3])
-{
-    for (int sig = 1; sig < NSIG; sig++) {
-        if (sig != SIGKILL && sig != SIGSTOP)
-            signal(sig, SIG_DFL);
-    }
-    if (dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0)
-        _exit(127);
-    close_range(3, ~0U, 0);
-    setpgid(0, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (chdir(cwd) != 0)
-        _exit(127);
-    execve(path, argv, envp);
-    static const char msg[] = "ERROR: cannot execute the program\n";
-    ssize_t w = write(2, msg, sizeof(msg) - 1);
-    (void)w;
-    _exit(127);
-}
-
 // Splits the NUL-separated strings of a spawn request. false when malformed.
 static bool unpack(char *p, size_t len, char **path, char **cwd, char **argv, char **envp)
 {
@@ -187,7 +164,7 @@ static int32_t do_spawn(const lconf_t *c, char *buf, size_t len, int fds[3])
     if (pid < 0)
         return -errno;
     if (pid == 0)
-        child_exec(path, argv, envp, cwd, fds);
+        bl_runner_child_exec(path, argv, envp, cwd, fds[0], fds[1], fds[2]);
     setpgid(pid, pid);
     children[num_children++] = pid;
     return pid;

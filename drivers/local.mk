@@ -3,7 +3,7 @@
 noinst_LIBRARIES += drivers/libbldrivers.a
 drivers_libbldrivers_a_SOURCES = \
 	drivers/status.c drivers/status.h \
-	drivers/runner.c drivers/runner.h \
+	drivers/runner.c drivers/runner.h drivers/child-exec.c \
 	drivers/graph.c drivers/graph.h \
 	drivers/sandbox.c drivers/sandbox.h \
 	drivers/launcher.c drivers/launcher.h

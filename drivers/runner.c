@@ -392,40 +392,6 @@ static void on_launcher_exit(evutil_socket_t fd, short what, void *arg)
         child_exited(pid, status);
 }
 
-static void default_signal(int sig)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_DFL;
-    sigaction(sig, &sa, NULL);
-}
-
-// In the child, between fork and exec: async-signal-safe calls only.
-static void child_exec(const bl_stage_t *stage, int in, int out, int err, const char *cwd)
-{
-    // Every handler back to its default before any signal is let in (they arrive blocked).
-    for (int sig = 1; sig < NSIG; sig++) {
-        if (sig != SIGKILL && sig != SIGSTOP)
-            default_signal(sig);
-    }
-    if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-        _exit(127);
-    close_range(3, ~0U, 0);
-    setpgid(0, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (chdir(cwd ? cwd : "/") != 0)
-        _exit(127);
-    execve(stage->path, stage->argv, stage->envp);
-    static const char msg[] = "ERROR: cannot execute the program\n";
-    ssize_t w = write(2, msg, sizeof(msg) - 1);
-    (void)w;
-    _exit(127);
-}
-
 static bool nonblock(int fd)
 {
     int fl = fcntl(fd, F_GETFL);
@@ -486,7 +452,7 @@ static bool spawn_stage(bl_runner_t *r, size_t i, const bl_stage_t *stage, int i
     sigprocmask(SIG_BLOCK, &all, &old);
     pid_t pid = fork();
     if (pid == 0)
-        child_exec(stage, in, out, errp[1], cwd);
+        bl_runner_child_exec(stage->path, stage->argv, stage->envp, cwd, in, out, errp[1]);
     sigprocmask(SIG_SETMASK, &old, NULL);
     close(in);
     close(out);
