@@ -8,11 +8,12 @@
 //
 // - spawn: fork + exec of HelperDir/blatt-exec with the pipes blattd made (SCM_RIGHTS). The
 //   request is checked before anything runs: the program must be blatt-exec itself, its
-//   command line must drop to a sandbox uid (--uid in SandboxUIDBase..+1024, --gid the base)
-//   and name a program in FilterDir, BackendDir or HelperDir, and the cwd must be StateDir/tmp
-//   or "/". A compromised blattd can therefore run nothing but Blatt's own programs, and only
-//   inside the sandbox. Kill requests reach only the launcher's own children; their exit
-//   statuses come back as events.
+//   command line must drop to a sandbox uid (--uid in SandboxUIDBase..+1024, --gid the base or
+//   the uid itself) and name a program in FilterDir, BackendDir or HelperDir, and the cwd must
+//   be StateDir/tmp or "/". A compromised blattd can therefore run nothing but Blatt's own
+//   programs, and only inside the sandbox. Kill requests reach only the launcher's own
+//   children, or every process of one sandbox uid (a job that ended: kill(-1) as that uid);
+//   exit statuses come back as events.
 // - pam: one pam_authenticate + pam_acct_mgmt, in a second root process (PAM modules such as
 //   pam_unix need root to read /etc/shadow; a slow or failing check must not hold up spawns).
 //
