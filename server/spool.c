@@ -6,7 +6,7 @@
 //   offset size  header field
 //        0    8  magic "BLSPOOL1"
 //        8    2  format version (1)
-//       10    2  flags (reserved, must be 0)
+//       10    2  flags (0; 0xFFFF marks a document of the log whose key was shredded in place)
 //       12    4  segment size S: plaintext bytes per full segment (writer: 65536)
 //       16    8  nonce prefix P: random per file
 //       24   12  wrap nonce: random per wrap
@@ -46,6 +46,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -68,9 +69,13 @@
 #define SEG_MAX (4u * 1024 * 1024)
 #define LEN_FIELD 4
 #define AAD_LEN 5
+// Flags of a document whose key was destroyed in place (bl_spool_shred_at): readers refuse it.
+#define FLAG_SHREDDED 0xFFFFu
 
 struct bl_kek {
     uint8_t key[KEY_LEN];
+    // Keyed once; each wrap or unwrap only sets its nonce (the loop's thread only).
+    EVP_CIPHER_CTX *seal, *open;
 };
 
 struct bl_spool_writer {
@@ -83,14 +88,19 @@ struct bl_spool_writer {
     uint64_t total; // plaintext bytes accepted
     uint8_t *plain; // partial segment
     size_t fill;
-    uint8_t *out; // length + ciphertext + tag of one segment
+    size_t plain_used; // bytes of plain ever written (what writer_free wipes)
+    uint8_t *out;      // length + ciphertext + tag of one segment
     bool failed;
-    bool in_memory;   // a memfd until spilled to `path` (bl_spool_writer_create_mem)
+    bool in_memory; // in `mem` until spilled to `path` (bl_spool_writer_create_mem)
+    uint8_t *mem;   // the encrypted form while in memory (ciphertext only)
+    size_t mem_cap;
     uint64_t written; // bytes of the encrypted file so far
 };
 
 struct bl_spool_reader {
     int fd;
+    off_t at;  // where the next byte is read (pread)
+    off_t end; // the document's end in the file, or -1: the end of the file
     EVP_CIPHER_CTX *ctx;
     uint8_t prefix[PREFIX_LEN];
     uint32_t seg_size;
@@ -98,7 +108,8 @@ struct bl_spool_reader {
     uint8_t *in;    // ciphertext + tag of one segment
     uint8_t *plain; // authenticated plaintext of the current segment
     size_t avail, pos;
-    bool done; // the last segment was read and authenticated
+    size_t plain_used; // bytes of plain ever written (what the delete wipes)
+    bool done;         // the last segment was read and authenticated
     bool failed;
 };
 
@@ -166,6 +177,24 @@ static ssize_t read_full(int fd, void *buf, size_t len)
     return (ssize_t)got;
 }
 
+// Reads up to len bytes at off like read_full(), without moving the file offset.
+static ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
+{
+    uint8_t *p = buf;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, p + got, len - got, off + (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
 // Makes a directory entry change (create, unlink) of `path` durable.
 static bool sync_parent_dir(const char *path)
 {
@@ -184,13 +213,35 @@ static bool sync_parent_dir(const char *path)
     return ok;
 }
 
+static EVP_CIPHER *gcm;
+
+static void fetch_gcm(void)
+{
+    gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+// AES-256-GCM, fetched once: an init with EVP_aes_256_gcm() fetches it again every time.
+static const EVP_CIPHER *aes_gcm(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fetch_gcm);
+    return gcm ? gcm : EVP_aes_256_gcm();
+}
+
+// Wipes plaintext or key bytes (memset that the compiler keeps).
+static void wipe(void *p, size_t len)
+{
+    if (p && len)
+        explicit_bzero(p, len);
+}
+
 // One AES-256-GCM seal. With key == NULL the context keeps its key and only takes the nonce.
 static bool gcm_seal(EVP_CIPHER_CTX *ctx, const uint8_t *key, const uint8_t *nonce,
                      const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
                      uint8_t *out, uint8_t *tag)
 {
     int n = 0;
-    if (EVP_EncryptInit_ex(ctx, key ? EVP_aes_256_gcm() : NULL, NULL, key, nonce) != 1 ||
+    if (EVP_EncryptInit_ex(ctx, key ? aes_gcm() : NULL, NULL, key, nonce) != 1 ||
         EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1 ||
         (len > 0 && EVP_EncryptUpdate(ctx, out, &n, in, (int)len) != 1) ||
         EVP_EncryptFinal_ex(ctx, out + len, &n) != 1 ||
@@ -207,7 +258,7 @@ static bool gcm_open(EVP_CIPHER_CTX *ctx, const uint8_t *key, const uint8_t *non
                      const uint8_t *tag, uint8_t *out)
 {
     int n = 0;
-    if (EVP_DecryptInit_ex(ctx, key ? EVP_aes_256_gcm() : NULL, NULL, key, nonce) != 1 ||
+    if (EVP_DecryptInit_ex(ctx, key ? aes_gcm() : NULL, NULL, key, nonce) != 1 ||
         EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1 ||
         (len > 0 && EVP_DecryptUpdate(ctx, out, &n, in, (int)len) != 1) ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, (void *)tag) != 1)
@@ -228,8 +279,28 @@ static bl_kek_t *kek_alloc(void)
 
 void bl_kek_delete(bl_kek_t *kek)
 {
-    if (kek)
-        OPENSSL_secure_clear_free(kek, sizeof(*kek));
+    if (!kek)
+        return;
+    EVP_CIPHER_CTX_free(kek->seal);
+    EVP_CIPHER_CTX_free(kek->open);
+    OPENSSL_secure_clear_free(kek, sizeof(*kek));
+}
+
+// Keys the wrap contexts of a loaded KEK; NULL (kek deleted) on failure.
+static bl_kek_t *kek_prepare(bl_kek_t *kek)
+{
+    if (!kek)
+        return NULL;
+    kek->seal = EVP_CIPHER_CTX_new();
+    kek->open = EVP_CIPHER_CTX_new();
+    if (!kek->seal || !kek->open ||
+        EVP_EncryptInit_ex(kek->seal, aes_gcm(), NULL, kek->key, NULL) != 1 ||
+        EVP_DecryptInit_ex(kek->open, aes_gcm(), NULL, kek->key, NULL) != 1) {
+        bl_log(BL_LOG_ERROR, "spool: cannot set up the KEK");
+        bl_kek_delete(kek);
+        return NULL;
+    }
+    return kek;
 }
 
 // As root, a key owned by the owner of its directory (the User blattd runs as) is ours too.
@@ -310,14 +381,14 @@ bl_kek_t *bl_kek_load_or_create(const char *path)
     for (int round = 0; round < 2; round++) {
         int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (fd >= 0)
-            return kek_read(fd, path);
+            return kek_prepare(kek_read(fd, path));
         if (errno != ENOENT) {
             bl_log(BL_LOG_ERROR, "spool: cannot open KEK %s: %s", path, strerror(errno));
             return NULL;
         }
         bl_kek_t *kek = kek_create(path);
         if (kek || errno != EEXIST)
-            return kek;
+            return kek_prepare(kek);
     }
     bl_log(BL_LOG_ERROR, "spool: KEK %s keeps appearing and vanishing", path);
     return NULL;
@@ -367,20 +438,15 @@ static bool key_wrap(const bl_kek_t *kek, uint8_t *h, const uint8_t *dk)
         bl_log(BL_LOG_ERROR, "spool: no random bytes for a wrap nonce");
         return false;
     }
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    bool ok = ctx && gcm_seal(ctx, kek->key, h + OFF_WRAP_NONCE, h, OFF_WRAP_NONCE, dk, KEY_LEN,
-                              h + OFF_WRAPPED, h + OFF_WRAP_TAG);
-    EVP_CIPHER_CTX_free(ctx);
-    return ok;
+    return gcm_seal(kek->seal, NULL, h + OFF_WRAP_NONCE, h, OFF_WRAP_NONCE, dk, KEY_LEN,
+                    h + OFF_WRAPPED, h + OFF_WRAP_TAG);
 }
 
 // Unwraps the header's data key into dk; false (logged) for a wrong KEK or a changed header.
 static bool key_unwrap(const bl_kek_t *kek, const uint8_t *h, const char *what, uint8_t *dk)
 {
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    bool ok = ctx && gcm_open(ctx, kek->key, h + OFF_WRAP_NONCE, h, OFF_WRAP_NONCE, h + OFF_WRAPPED,
-                              KEY_LEN, h + OFF_WRAP_TAG, dk);
-    EVP_CIPHER_CTX_free(ctx);
+    bool ok = gcm_open(kek->open, NULL, h + OFF_WRAP_NONCE, h, OFF_WRAP_NONCE, h + OFF_WRAPPED,
+                       KEY_LEN, h + OFF_WRAP_TAG, dk);
     if (!ok) {
         OPENSSL_cleanse(dk, KEY_LEN);
         bl_log(BL_LOG_ERROR, "spool: cannot unwrap the data key of %s (wrong KEK or tampered)",
@@ -408,13 +474,35 @@ static void writer_free(bl_spool_writer_t *w)
     if (w->fd >= 0)
         close(w->fd);
     if (w->plain) {
-        OPENSSL_cleanse(w->plain, w->seg_size);
+        wipe(w->plain, w->plain_used);
         free(w->plain);
     }
     free(w->out);
+    free(w->mem);
     EVP_CIPHER_CTX_free(w->ctx);
     free(w->path);
     free(w);
+}
+
+// Appends encrypted bytes to the writer's memory or file; errno set on failure.
+static bool writer_emit(bl_spool_writer_t *w, const uint8_t *buf, size_t len)
+{
+    if (!w->in_memory)
+        return write_all(w->fd, buf, len);
+    if (w->written + len > w->mem_cap) {
+        size_t cap = w->mem_cap ? w->mem_cap : 16384;
+        while (cap < w->written + len)
+            cap *= 2;
+        uint8_t *m = realloc(w->mem, cap);
+        if (!m) {
+            errno = ENOMEM;
+            return false;
+        }
+        w->mem = m;
+        w->mem_cap = cap;
+    }
+    memcpy(w->mem + w->written, buf, len);
+    return true;
 }
 
 // Creates the key, context and header of a new writer whose file is open.
@@ -423,15 +511,14 @@ static bool writer_start(bl_spool_writer_t *w, const bl_kek_t *kek)
     uint8_t h[HDR_LEN];
     uint8_t dk[KEY_LEN];
     bool ok = RAND_priv_bytes(dk, KEY_LEN) == 1 && header_init(h, w->seg_size) &&
-              key_wrap(kek, h, dk) &&
-              EVP_EncryptInit_ex(w->ctx, EVP_aes_256_gcm(), NULL, dk, NULL) == 1;
+              key_wrap(kek, h, dk) && EVP_EncryptInit_ex(w->ctx, aes_gcm(), NULL, dk, NULL) == 1;
     OPENSSL_cleanse(dk, sizeof(dk));
     if (!ok) {
         bl_log(BL_LOG_ERROR, "spool: cannot set up the keys of %s", w->path);
         return false;
     }
     memcpy(w->prefix, h + OFF_PREFIX, PREFIX_LEN);
-    if (!write_all(w->fd, h, HDR_LEN)) {
+    if (!writer_emit(w, h, HDR_LEN)) {
         bl_log(BL_LOG_ERROR, "spool: cannot write %s: %s", w->path, strerror(errno));
         return false;
     }
@@ -442,18 +529,17 @@ static bool writer_start(bl_spool_writer_t *w, const bl_kek_t *kek)
 static bl_spool_writer_t *writer_new(const char *path);
 static bool writer_seal(bl_spool_writer_t *w, const uint8_t *data, size_t len, bool last);
 
-// A writer on a new spool file at path, or on a memfd (path is then where it spills to).
+// A writer on a new spool file at path, or in memory (path is then where it spills to).
 static bl_spool_writer_t *writer_create(const bl_kek_t *kek, const char *path, bool in_memory)
 {
     bl_spool_writer_t *w = writer_new(path);
     if (!w)
         return NULL;
     w->in_memory = in_memory;
-    w->fd = in_memory ? memfd_create("blatt-document", MFD_CLOEXEC)
-                      : open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (w->fd < 0) {
-        bl_log(BL_LOG_ERROR, "spool: cannot create %s: %s", in_memory ? "a memfd" : path,
-               strerror(errno));
+    if (!in_memory)
+        w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (!in_memory && w->fd < 0) {
+        bl_log(BL_LOG_ERROR, "spool: cannot create %s: %s", path, strerror(errno));
         writer_free(w);
         return NULL;
     }
@@ -494,15 +580,7 @@ bool bl_spool_writer_spill(bl_spool_writer_t *w)
         w->failed = true;
         return false;
     }
-    uint8_t buf[65536];
-    off_t off = 0;
-    bool ok = true;
-    while (ok && (uint64_t)off < w->written) {
-        ssize_t n = pread(w->fd, buf, sizeof(buf), off);
-        ok = n > 0 && write_all(fd, buf, (size_t)n);
-        off += n > 0 ? n : 0;
-    }
-    if (!ok) {
+    if (!write_all(fd, w->mem, w->written)) {
         int err = errno;
         bl_log(BL_LOG_ERROR, "spool: cannot write %s: %s", w->path, strerror(err));
         close(fd);
@@ -511,7 +589,9 @@ bool bl_spool_writer_spill(bl_spool_writer_t *w)
         errno = err;
         return false;
     }
-    close(w->fd);
+    free(w->mem);
+    w->mem = NULL;
+    w->mem_cap = 0;
     w->fd = fd;
     w->in_memory = false;
     return true;
@@ -526,22 +606,9 @@ bool bl_spool_writer_finish_mem(bl_spool_writer_t *w, uint8_t **data, size_t *le
         bl_spool_writer_abort(w);
         return false;
     }
-    uint8_t *buf = malloc(w->written ? w->written : 1);
-    size_t got = 0;
-    while (buf && got < w->written) {
-        ssize_t n = pread(w->fd, buf + got, w->written - got, (off_t)got);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    if (!buf || got != w->written) {
-        bl_log(BL_LOG_ERROR, "spool: cannot read back an in-memory document");
-        free(buf);
-        bl_spool_writer_abort(w);
-        return false;
-    }
-    *data = buf;
-    *len = got;
+    *data = w->mem;
+    *len = w->written;
+    w->mem = NULL;
     if (plain_bytes)
         *plain_bytes = w->total;
     writer_free(w);
@@ -585,7 +652,7 @@ static bool writer_seal(bl_spool_writer_t *w, const uint8_t *data, size_t len, b
         errno = EIO;
         return false;
     }
-    if (!write_all(w->fd, w->out, LEN_FIELD + len + TAG_LEN)) {
+    if (!writer_emit(w, w->out, LEN_FIELD + len + TAG_LEN)) {
         int err = errno;
         bl_log(BL_LOG_ERROR, "spool: cannot write %s: %s", w->path, strerror(err));
         errno = err;
@@ -618,6 +685,8 @@ bool bl_spool_writer_write(bl_spool_writer_t *w, const void *data, size_t len)
             n = len;
         memcpy(w->plain + w->fill, p, n);
         w->fill += n;
+        if (w->fill > w->plain_used)
+            w->plain_used = w->fill;
         p += n;
         len -= n;
         w->total += n;
@@ -636,29 +705,39 @@ fail:
 
 bool bl_spool_writer_finish(bl_spool_writer_t *w, uint64_t *plain_bytes)
 {
-    if (w->failed) {
+    char *path = strdup(w->path);
+    int fd = -1;
+    bool ok = path && bl_spool_writer_finish_nosync(w, plain_bytes, &fd);
+    if (!path)
+        bl_spool_writer_abort(w);
+    if (ok && fdatasync(fd) != 0) {
+        bl_log(BL_LOG_ERROR, "spool: cannot sync %s: %s", path, strerror(errno));
+        ok = false;
+    }
+    if (fd >= 0)
+        close(fd);
+    ok = ok && sync_parent_dir(path);
+    if (!ok && path)
+        unlink(path);
+    free(path);
+    return ok;
+}
+
+bool bl_spool_writer_finish_nosync(bl_spool_writer_t *w, uint64_t *plain_bytes, int *fd)
+{
+    *fd = -1;
+    if (w->failed || w->in_memory) {
         bl_spool_writer_abort(w);
         return false;
     }
-    bool ok = writer_seal(w, w->plain, w->fill, true);
-    if (ok && fdatasync(w->fd) != 0) {
-        bl_log(BL_LOG_ERROR, "spool: cannot sync %s: %s", w->path, strerror(errno));
-        ok = false;
-    }
-    if (ok) {
-        ok = close(w->fd) == 0;
-        w->fd = -1;
-        if (!ok)
-            bl_log(BL_LOG_ERROR, "spool: cannot close %s: %s", w->path, strerror(errno));
-    }
-    if (ok)
-        ok = sync_parent_dir(w->path);
-    if (!ok) {
+    if (!writer_seal(w, w->plain, w->fill, true)) {
         bl_spool_writer_abort(w);
         return false;
     }
     if (plain_bytes)
         *plain_bytes = w->total;
+    *fd = w->fd;
+    w->fd = -1;
     writer_free(w);
     return true;
 }
@@ -671,7 +750,7 @@ void bl_spool_writer_abort(bl_spool_writer_t *w)
         close(w->fd);
         w->fd = -1;
     }
-    if (!w->in_memory && unlink(w->path) != 0 && errno != ENOENT)
+    if (!w->in_memory && w->path && unlink(w->path) != 0 && errno != ENOENT)
         bl_log(BL_LOG_WARN, "spool: cannot remove %s: %s", w->path, strerror(errno));
     writer_free(w);
 }
@@ -689,12 +768,23 @@ bl_spool_reader_t *bl_spool_reader_create(const bl_kek_t *kek, const char *path)
     return bl_spool_reader_create_fd(kek, fd);
 }
 
+// Reads up to len bytes of the document at the reader's position (never past its end).
+static ssize_t reader_take(bl_spool_reader_t *r, void *buf, size_t len)
+{
+    if (r->end >= 0 && (off_t)len > r->end - r->at)
+        len = (size_t)(r->end - r->at);
+    ssize_t n = pread_full(r->fd, buf, len, r->at);
+    if (n > 0)
+        r->at += n;
+    return n;
+}
+
 // Reads and checks the header, unwraps the key and prepares the context of a new reader.
 static bool reader_start(bl_spool_reader_t *r, const bl_kek_t *kek)
 {
     uint8_t h[HDR_LEN];
     uint8_t dk[KEY_LEN];
-    ssize_t n = read_full(r->fd, h, HDR_LEN);
+    ssize_t n = reader_take(r, h, HDR_LEN);
     if (n != (ssize_t)HDR_LEN) {
         bl_log(BL_LOG_ERROR, "spool: spool file header is short or unreadable");
         return false;
@@ -703,7 +793,7 @@ static bool reader_start(bl_spool_reader_t *r, const bl_kek_t *kek)
         return false;
     memcpy(r->prefix, h + OFF_PREFIX, PREFIX_LEN);
     r->ctx = EVP_CIPHER_CTX_new();
-    bool ok = r->ctx && EVP_DecryptInit_ex(r->ctx, EVP_aes_256_gcm(), NULL, dk, NULL) == 1;
+    bool ok = r->ctx && EVP_DecryptInit_ex(r->ctx, aes_gcm(), NULL, dk, NULL) == 1;
     OPENSSL_cleanse(dk, sizeof(dk));
     r->in = malloc(r->seg_size + TAG_LEN);
     r->plain = malloc(r->seg_size);
@@ -731,6 +821,12 @@ bl_spool_reader_t *bl_spool_reader_create_mem(const bl_kek_t *kek, const uint8_t
 
 bl_spool_reader_t *bl_spool_reader_create_fd(const bl_kek_t *kek, int fd)
 {
+    off_t pos = lseek(fd, 0, SEEK_CUR);
+    return bl_spool_reader_create_range(kek, fd, pos < 0 ? 0 : pos, -1);
+}
+
+bl_spool_reader_t *bl_spool_reader_create_range(const bl_kek_t *kek, int fd, off_t off, off_t len)
+{
     bl_spool_reader_t *r = calloc(1, sizeof(*r));
     if (!r) {
         bl_log(BL_LOG_ERROR, "spool: out of memory");
@@ -738,6 +834,8 @@ bl_spool_reader_t *bl_spool_reader_create_fd(const bl_kek_t *kek, int fd)
         return NULL;
     }
     r->fd = fd;
+    r->at = off;
+    r->end = len < 0 ? -1 : off + len;
     if (!reader_start(r, kek)) {
         bl_spool_reader_delete(r);
         return NULL;
@@ -749,7 +847,7 @@ bl_spool_reader_t *bl_spool_reader_create_fd(const bl_kek_t *kek, int fd)
 static bool reader_next(bl_spool_reader_t *r)
 {
     uint8_t lenbuf[LEN_FIELD], nonce[NONCE_LEN], aad[AAD_LEN], extra;
-    ssize_t n = read_full(r->fd, lenbuf, LEN_FIELD);
+    ssize_t n = reader_take(r, lenbuf, LEN_FIELD);
     if (n != LEN_FIELD) {
         const char *why = n == 0 ? "final segment missing" : "truncated length";
         bl_log(BL_LOG_ERROR, "spool: %s at segment %u", n < 0 ? strerror(errno) : why, r->index);
@@ -765,18 +863,20 @@ static bool reader_next(bl_spool_reader_t *r)
         bl_log(BL_LOG_ERROR, "spool: too many segments");
         return false;
     }
-    n = read_full(r->fd, r->in, (size_t)len + TAG_LEN);
+    n = reader_take(r, r->in, (size_t)len + TAG_LEN);
     if (n != (ssize_t)len + TAG_LEN) {
         bl_log(BL_LOG_ERROR, "spool: segment %u is truncated", r->index);
         return false;
     }
     segment_iv(r->prefix, r->index, last, nonce, aad);
+    if (len > r->plain_used)
+        r->plain_used = len;
     if (!gcm_open(r->ctx, NULL, nonce, aad, sizeof(aad), r->in, len, r->in + len, r->plain)) {
         OPENSSL_cleanse(r->plain, len);
         bl_log(BL_LOG_ERROR, "spool: segment %u fails authentication", r->index);
         return false;
     }
-    if (last && read_full(r->fd, &extra, 1) != 0) {
+    if (last && reader_take(r, &extra, 1) != 0) {
         OPENSSL_cleanse(r->plain, len);
         bl_log(BL_LOG_ERROR, "spool: data after the final segment");
         return false;
@@ -817,7 +917,7 @@ void bl_spool_reader_delete(bl_spool_reader_t *r)
     if (r->fd >= 0)
         close(r->fd);
     if (r->plain) {
-        OPENSSL_cleanse(r->plain, r->seg_size);
+        wipe(r->plain, r->plain_used);
         free(r->plain);
     }
     free(r->in);
@@ -870,6 +970,28 @@ bool bl_spool_rewrap_mem(const bl_kek_t *old_kek, const bl_kek_t *new_kek, uint8
     return ok;
 }
 
+bool bl_spool_rewrap_at(const bl_kek_t *old_kek, const bl_kek_t *new_kek, int fd, off_t off,
+                        const char *what)
+{
+    uint8_t h[HDR_LEN];
+    uint8_t dk[KEY_LEN];
+    uint32_t seg_size;
+    bool ok = pread_full(fd, h, HDR_LEN, off) == (ssize_t)HDR_LEN;
+    if (!ok)
+        bl_log(BL_LOG_ERROR, "spool: cannot read the header of %s", what);
+    ok = ok && header_check(h, what, &seg_size) && key_unwrap(old_kek, h, what, dk);
+    if (ok) {
+        ok = key_wrap(new_kek, h, dk);
+        OPENSSL_cleanse(dk, sizeof(dk));
+    }
+    // The header is one write inside one sector.
+    if (ok && pwrite(fd, h, HDR_LEN, off) != (ssize_t)HDR_LEN) {
+        bl_log(BL_LOG_ERROR, "spool: cannot rewrite the header of %s: %s", what, strerror(errno));
+        ok = false;
+    }
+    return ok;
+}
+
 bool bl_spool_rewrap(const bl_kek_t *old_kek, const bl_kek_t *new_kek, const char *path)
 {
     int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
@@ -877,22 +999,100 @@ bool bl_spool_rewrap(const bl_kek_t *old_kek, const bl_kek_t *new_kek, const cha
         bl_log(BL_LOG_ERROR, "spool: cannot open %s to rewrap: %s", path, strerror(errno));
         return false;
     }
-    uint8_t h[HDR_LEN];
-    uint8_t dk[KEY_LEN];
-    uint32_t seg_size;
-    bool ok = pread(fd, h, HDR_LEN, 0) == (ssize_t)HDR_LEN;
-    if (!ok)
-        bl_log(BL_LOG_ERROR, "spool: cannot read the header of %s", path);
-    ok = ok && header_check(h, path, &seg_size) && key_unwrap(old_kek, h, path, dk);
-    if (ok) {
-        ok = key_wrap(new_kek, h, dk);
-        OPENSSL_cleanse(dk, sizeof(dk));
-    }
-    // The header is one write inside the file's first sector, then made durable.
-    if (ok && (pwrite(fd, h, HDR_LEN, 0) != (ssize_t)HDR_LEN || fdatasync(fd) != 0)) {
-        bl_log(BL_LOG_ERROR, "spool: cannot rewrite the header of %s: %s", path, strerror(errno));
+    bool ok = bl_spool_rewrap_at(old_kek, new_kek, fd, 0, path);
+    if (ok && fdatasync(fd) != 0) {
+        bl_log(BL_LOG_ERROR, "spool: cannot sync %s: %s", path, strerror(errno));
         ok = false;
     }
     close(fd);
     return ok;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Documents one after another in one file (the document log, doclog.c)
+
+// Shreds the first avail bytes of a header in memory: magic, version and segment size stay,
+// so that the file can still be walked; the flags mark the document, and random bytes replace
+// the nonce prefix and the wrapped key.
+static bool shred_header(uint8_t *h, size_t avail)
+{
+    if (avail <= OFF_PREFIX)
+        return true; // cut before any key material
+    put_be16(h + 10, FLAG_SHREDDED);
+    if (RAND_bytes(h + OFF_PREFIX, (int)(avail - OFF_PREFIX)) != 1) {
+        bl_log(BL_LOG_ERROR, "spool: no random bytes to shred with");
+        return false;
+    }
+    return true;
+}
+
+bool bl_spool_shred_buffer(uint8_t *buf, size_t len)
+{
+    if (len < MAGIC_LEN || memcmp(buf, MAGIC, MAGIC_LEN) != 0) {
+        bl_log(BL_LOG_ERROR, "spool: no document to shred in memory");
+        return false;
+    }
+    return shred_header(buf, len < HDR_LEN ? len : HDR_LEN);
+}
+
+bool bl_spool_shred_bytes(uint8_t *h)
+{
+    memcpy(h, MAGIC, MAGIC_LEN);
+    put_be16(h + 8, VERSION);
+    put_be32(h + 12, BL_SPOOL_SEGMENT_SIZE);
+    return shred_header(h, HDR_LEN);
+}
+
+bool bl_spool_shred_at(int fd, off_t off, off_t end)
+{
+    uint8_t h[HDR_LEN];
+    size_t avail = end - off < (off_t)HDR_LEN ? (size_t)(end - off) : HDR_LEN;
+    if (end <= off || pread_full(fd, h, avail, off) != (ssize_t)avail || avail < MAGIC_LEN ||
+        memcmp(h, MAGIC, MAGIC_LEN) != 0) {
+        bl_log(BL_LOG_ERROR, "spool: no document at offset %lld to shred", (long long)off);
+        return false;
+    }
+    if (avail <= OFF_PREFIX)
+        return true;
+    if (!shred_header(h, avail))
+        return false;
+    if (pwrite(fd, h + 10, avail - 10, off + 10) != (ssize_t)(avail - 10)) {
+        bl_log(BL_LOG_ERROR, "spool: cannot overwrite a key: %s", strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+bool bl_spool_entry_walk(int fd, off_t off, off_t end, bl_spool_entry_t *e)
+{
+    memset(e, 0, sizeof(*e));
+    uint8_t h[HDR_LEN];
+    size_t avail = end - off < (off_t)HDR_LEN ? (size_t)(end - off) : HDR_LEN;
+    if (end <= off || pread_full(fd, h, avail, off) != (ssize_t)avail || avail < MAGIC_LEN ||
+        memcmp(h, MAGIC, MAGIC_LEN) != 0)
+        return false;
+    e->len = end - off; // until proven shorter: a damaged entry reaches to the end
+    if (avail < HDR_LEN)
+        return true;
+    uint16_t flags = get_be16(h + 10);
+    uint32_t seg = get_be32(h + 12);
+    if (get_be16(h + 8) != VERSION || (flags != 0 && flags != FLAG_SHREDDED) || seg < SEG_MIN ||
+        seg > SEG_MAX)
+        return true;
+    e->shredded = flags == FLAG_SHREDDED;
+    off_t p = off + HDR_LEN;
+    for (;;) {
+        uint8_t lb[LEN_FIELD];
+        if (end - p < LEN_FIELD || pread_full(fd, lb, LEN_FIELD, p) != LEN_FIELD)
+            return true;
+        uint32_t len = get_be32(lb);
+        if (len > seg || end - p < (off_t)(LEN_FIELD + len + TAG_LEN))
+            return true;
+        p += LEN_FIELD + len + TAG_LEN;
+        if (len < seg)
+            break;
+    }
+    e->complete = true;
+    e->len = p - off;
+    return true;
 }

@@ -47,6 +47,9 @@ bool bl_spool_writer_write(bl_spool_writer_t *w, const void *data, size_t len);
 // Writes the final segment, fdatasync()s the file and its directory, closes. Frees w in all cases.
 // *plain_bytes = total plaintext length (may be NULL). false on error (file removed).
 bool bl_spool_writer_finish(bl_spool_writer_t *w, uint64_t *plain_bytes);
+// The same without any sync: *fd (the caller closes it) is the written file, which is durable
+// only once the caller has fdatasync()ed it and fsync()ed its directory. Frees w in all cases.
+bool bl_spool_writer_finish_nosync(bl_spool_writer_t *w, uint64_t *plain_bytes, int *fd);
 // Drops a writer: closes and unlinks the partial file. Frees w. NULL is ignored.
 void bl_spool_writer_abort(bl_spool_writer_t *w);
 
@@ -59,6 +62,9 @@ bl_spool_reader_t *bl_spool_reader_create(const bl_kek_t *kek, const char *path)
 bl_spool_reader_t *bl_spool_reader_create_mem(const bl_kek_t *kek, const uint8_t *data, size_t len);
 // Same on an open file positioned at the header; the reader owns `fd` (closed on failure too).
 bl_spool_reader_t *bl_spool_reader_create_fd(const bl_kek_t *kek, int fd);
+// Same on the len bytes at off of fd (a document of the log); len -1: to the end of the file.
+// The reader owns `fd`; bytes past off + len are never read.
+bl_spool_reader_t *bl_spool_reader_create_range(const bl_kek_t *kek, int fd, off_t off, off_t len);
 // Reads up to len plaintext bytes: >0 bytes, 0 at authenticated end, -1 on error/tamper/truncation
 // (logged). Once it returned -1, every later call returns -1.
 ssize_t bl_spool_reader_read(bl_spool_reader_t *r, void *buf, size_t len);
@@ -73,8 +79,31 @@ bool bl_spool_shred(const char *path);
 // Rewraps a spool file's data key under new_kek (for key rotation; rewrite header in place +
 // fsync).
 bool bl_spool_rewrap(const bl_kek_t *old_kek, const bl_kek_t *new_kek, const char *path);
+// The same on the document at off of an open file (no sync; `what` names it in the log).
+bool bl_spool_rewrap_at(const bl_kek_t *old_kek, const bl_kek_t *new_kek, int fd, off_t off,
+                        const char *what);
 // The same on an encrypted form in memory (its header is rewritten in place).
 bool bl_spool_rewrap_mem(const bl_kek_t *old_kek, const bl_kek_t *new_kek, uint8_t *data,
                          size_t len);
+
+// Documents one after another in one file (doclog.c). The walk reads only the framing: the
+// header's magic and sizes and each segment's length, none of the ciphertext.
+typedef struct bl_spool_entry {
+    bool shredded; // the key was destroyed in place
+    bool complete; // the framing is whole; otherwise the entry is cut short or damaged
+    off_t len;     // bytes of the entry (to `end` when it is not complete)
+} bl_spool_entry_t;
+
+// Is there a document (its magic) at off of fd, whose data ends at `end`? Fills *e.
+bool bl_spool_entry_walk(int fd, off_t off, off_t end, bl_spool_entry_t *e);
+// Destroys the key of the document at off in place (no sync): the nonce prefix and the wrapped
+// key become random bytes and the flags say so; the framing stays walkable. `end` bounds what
+// may be read (a cut header is shredded as far as it goes).
+bool bl_spool_shred_at(int fd, off_t off, off_t end);
+// The same on a document held in memory (buf: its first len bytes).
+bool bl_spool_shred_buffer(uint8_t *buf, size_t len);
+// A shredded header as bl_spool_shred_at() leaves one of this writer's documents (segment size
+// BL_SPOOL_SEGMENT_SIZE): BL_SPOOL_HEADER_SIZE bytes into h; bytes 10.. are what changes.
+bool bl_spool_shred_bytes(uint8_t *h);
 
 #endif
