@@ -15,7 +15,9 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,9 +34,13 @@
 struct bl_audit {
     bl_store_t *store;
     uint8_t key[KEY_LEN];
+    EVP_MAC_CTX *mac; // HMAC-SHA256 keyed with key: duplicated for each pseudonym
     uint64_t last_seq;
     char last_hash[HASH_HEX];
     bool to_syslog;
+    // The last pseudonym made (people print in runs): subject and result.
+    char cached_subject[FIELD_MAX + 1];
+    char cached_pseudonym[32];
 };
 
 static const char schema[] =
@@ -64,38 +70,57 @@ static void clean(const char *in, char *out, size_t len)
     out[o] = '\0';
 }
 
-// Appends a field with '\' and '|' escaped.
-static void put_field(EVP_MD_CTX *md, const char *s, bool last)
+// Appends a field with '\' and '|' escaped to buf (room for twice its length + 1 is there).
+static size_t put_field(char *buf, const char *s, bool last)
 {
+    size_t n = 0;
     for (; *s; s++) {
         if (*s == '\\' || *s == '|')
-            EVP_DigestUpdate(md, "\\", 1);
-        EVP_DigestUpdate(md, s, 1);
+            buf[n++] = '\\';
+        buf[n++] = *s;
     }
     if (!last)
-        EVP_DigestUpdate(md, "|", 1);
+        buf[n++] = '|';
+    return n;
 }
 
-// The hash of one record given the previous hash; false if OpenSSL failed.
+static void hex(const unsigned char *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+// The hash of one record given the previous hash; false if OpenSSL failed. The record is
+// escaped into one buffer and hashed in one call (fields that verify reads from the table
+// may be longer than FIELD_MAX: then the buffer comes from the heap).
 static bool record_hash(const char *prev, uint64_t seq, const char *const f[6], char *out)
 {
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char d[32];
-    unsigned int dl = 0;
+    char stack[2 * HASH_HEX + 64 + 6 * (2 * FIELD_MAX + 2)];
+    size_t need = strlen(prev) + 1 + 2 * 24 + 1;
+    for (int i = 0; i < 6; i++)
+        need += 2 * strlen(f[i]) + 1;
+    char *buf = need <= sizeof(stack) ? stack : malloc(need);
+    if (!buf)
+        return false;
     char num[24];
     snprintf(num, sizeof(num), "%llu", (unsigned long long)seq);
-    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
-    if (ok) {
-        EVP_DigestUpdate(md, prev, strlen(prev));
-        EVP_DigestUpdate(md, "\n", 1);
-        put_field(md, num, false);
-        for (int i = 0; i < 6; i++)
-            put_field(md, f[i], i == 5);
-        ok = EVP_DigestFinal_ex(md, d, &dl) == 1 && dl == 32;
-    }
-    EVP_MD_CTX_free(md);
-    for (unsigned i = 0; ok && i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    size_t n = strlen(prev);
+    memcpy(buf, prev, n);
+    buf[n++] = '\n';
+    n += put_field(buf + n, num, false);
+    for (int i = 0; i < 6; i++)
+        n += put_field(buf + n, f[i], i == 5);
+    unsigned char d[32];
+    unsigned int dl = 0;
+    bool ok = EVP_Digest(buf, n, d, &dl, EVP_sha256(), NULL) == 1 && dl == 32;
+    if (buf != stack)
+        free(buf);
+    if (ok)
+        hex(d, 32, out);
     return ok;
 }
 
@@ -147,13 +172,29 @@ static bool load_head(bl_audit_t *a)
     return true;
 }
 
+// Keys the HMAC context that pseudonyms are made with.
+static bool init_mac(bl_audit_t *a)
+{
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    a->mac = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac);
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    if (!a->mac || EVP_MAC_init(a->mac, a->key, KEY_LEN, params) != 1) {
+        bl_log(BL_LOG_ERROR, "audit: no HMAC-SHA256");
+        return false;
+    }
+    return true;
+}
+
 bl_audit_t *bl_audit_open(bl_store_t *store, const char *key_path)
 {
     bl_audit_t *a = OPENSSL_secure_zalloc(sizeof(*a));
     if (!a)
         return NULL;
     a->store = store;
-    if (!load_key(a, key_path) || !bl_store_exec(store, schema) || !load_head(a)) {
+    if (!load_key(a, key_path) || !init_mac(a) || !bl_store_exec(store, schema) || !load_head(a)) {
         bl_audit_close(a);
         return NULL;
     }
@@ -163,7 +204,7 @@ bl_audit_t *bl_audit_open(bl_store_t *store, const char *key_path)
 bl_audit_t *bl_audit_open_key(const char *key_path)
 {
     bl_audit_t *a = OPENSSL_secure_zalloc(sizeof(*a));
-    if (a && !load_key(a, key_path)) {
+    if (a && (!load_key(a, key_path) || !init_mac(a))) {
         bl_audit_close(a);
         return NULL;
     }
@@ -172,8 +213,10 @@ bl_audit_t *bl_audit_open_key(const char *key_path)
 
 void bl_audit_close(bl_audit_t *a)
 {
-    if (a)
-        OPENSSL_secure_clear_free(a, sizeof(*a));
+    if (!a)
+        return;
+    EVP_MAC_CTX_free(a->mac);
+    OPENSSL_secure_clear_free(a, sizeof(*a));
 }
 
 void bl_audit_set_syslog(bl_audit_t *a, bool on)
@@ -186,10 +229,19 @@ void bl_audit_set_syslog(bl_audit_t *a, bool on)
 void bl_audit_pseudonym(const bl_audit_t *a, const char *subject, char *out, size_t len)
 {
     unsigned char mac[32];
-    unsigned int ml = 0;
-    HMAC(EVP_sha256(), a->key, KEY_LEN, (const unsigned char *)subject, strlen(subject), mac, &ml);
-    snprintf(out, len, "p-%02x%02x%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-             mac[5], mac[6], mac[7]);
+    size_t ml = 0;
+    EVP_MAC_CTX *c = EVP_MAC_CTX_dup(a->mac);
+    bool ok = c && EVP_MAC_update(c, (const unsigned char *)subject, strlen(subject)) == 1 &&
+              EVP_MAC_final(c, mac, &ml, sizeof(mac)) == 1 && ml == sizeof(mac);
+    EVP_MAC_CTX_free(c);
+    if (!ok) {
+        // Never a name in place of a pseudonym.
+        bl_log(BL_LOG_ERROR, "audit: HMAC failed");
+        memset(mac, 0, sizeof(mac));
+    }
+    char h[17];
+    hex(mac, 8, h);
+    snprintf(out, len, "p-%s", h);
 }
 
 void bl_audit_hash_text(const bl_audit_t *a, const char *text, char *out, size_t len)
@@ -218,7 +270,11 @@ static bool actor_of(bl_audit_t *a, const char *subject, char *out, size_t len)
         snprintf(out, len, "blattd");
         return true;
     }
-    bl_audit_pseudonym(a, subject, out, len);
+    if (strcmp(a->cached_subject, subject) != 0) {
+        bl_audit_pseudonym(a, subject, a->cached_pseudonym, sizeof(a->cached_pseudonym));
+        snprintf(a->cached_subject, sizeof(a->cached_subject), "%s", subject);
+    }
+    snprintf(out, len, "%s", a->cached_pseudonym);
     sqlite3_stmt *st = bl_store_stmt(
         a->store, "INSERT OR IGNORE INTO audit_actors(pseudonym, subject) VALUES(?, ?)");
     if (!st)

@@ -3,6 +3,13 @@
 //
 // Active jobs live in memory (sys->active, sorted by id) and in the database; finished jobs
 // live only in the database and are loaded on demand, so history can grow without bound.
+// Each printer keeps the list of its jobs that are ready to print (by id), so that picking the
+// next job costs the same with ten jobs held as with a hundred thousand.
+//
+// Documents: up to BL_INLINE_DOCUMENT_MAX (encrypted) they are collected in memory and then
+// appended to the document log (doclog.c) in one write; larger ones stream into a spool file
+// of their own. Either way the store syncs them before the commit that records them (store.c),
+// and the job may print only after that (doc_durable).
 #include "server/job.h"
 
 #include "server/audit.h"
@@ -16,8 +23,9 @@
 
 #include <assert.h>
 #include <dirent.h>
-#include <ftw.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +83,61 @@ void bl_job_unref(bl_job_t *job)
     free(job);
 }
 
+static bool job_is_ready(const bl_job_t *job)
+{
+    const bl_printer_t *p = job->printer;
+    return job->registered && p && job->state == BL_JOB_PENDING &&
+           job->doc_state == BL_DOC_SPOOLED && job->doc_durable && !job->runner &&
+           p->active_job != job;
+}
+
+static void ready_unlink(bl_job_t *job)
+{
+    bl_printer_t *p = job->printer;
+    if (job->ready_prev)
+        job->ready_prev->ready_next = job->ready_next;
+    else
+        p->ready_head = job->ready_next;
+    if (job->ready_next)
+        job->ready_next->ready_prev = job->ready_prev;
+    else
+        p->ready_tail = job->ready_prev;
+    job->ready_prev = job->ready_next = NULL;
+    job->ready = false;
+}
+
+// Inserts by id: new jobs go to the tail, a job that comes back (a retry) near the head.
+static void ready_insert(bl_job_t *job)
+{
+    bl_printer_t *p = job->printer;
+    bl_job_t *after = p->ready_tail;
+    if (p->ready_head && job->id < p->ready_head->id)
+        after = NULL;
+    else
+        while (after && after->id > job->id)
+            after = after->ready_prev;
+    job->ready_prev = after;
+    job->ready_next = after ? after->ready_next : p->ready_head;
+    if (job->ready_next)
+        job->ready_next->ready_prev = job;
+    else
+        p->ready_tail = job;
+    if (after)
+        after->ready_next = job;
+    else
+        p->ready_head = job;
+    job->ready = true;
+}
+
+void bl_job_update_ready(bl_job_t *job)
+{
+    bool want = job_is_ready(job);
+    if (want && !job->ready)
+        ready_insert(job);
+    else if (!want && job->ready)
+        ready_unlink(job);
+}
+
 // Active list: append keeps it sorted since ids only grow.
 static bool active_add(bl_job_t *job)
 {
@@ -94,6 +157,8 @@ static bool active_add(bl_job_t *job)
     }
     sys->active[i] = job;
     sys->num_active++;
+    if (job->printer)
+        job->printer->num_jobs++;
     return true;
 }
 
@@ -121,6 +186,10 @@ static void active_remove(bl_job_t *job)
     memmove(&sys->active[i], &sys->active[i + 1],
             (sys->num_active - (size_t)i - 1) * sizeof(*sys->active));
     sys->num_active--;
+    if (job->ready)
+        ready_unlink(job);
+    if (job->printer)
+        job->printer->num_jobs--;
 }
 
 bl_job_t *bl_job_find(bl_system_t *sys, int id)
@@ -143,8 +212,8 @@ static const char save_sql[] =
     "message,"
     " format, copies, sides, color_mode, media, resolution, quality, hold, created, processing,"
     " completed, impressions, sheets, impressions_color, impressions_mono, pages, doc_state,"
-    " doc_size, attempts, page_ranges, user_name)"
-    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    " doc_size, attempts, page_ranges, user_name, doc_seg, doc_off, doc_len)"
+    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 bool bl_job_save(bl_job_t *job)
 {
@@ -189,6 +258,9 @@ bool bl_job_save(bl_job_t *job)
     sqlite3_bind_int(st, i++, job->attempts);
     sqlite3_bind_text(st, i++, p->page_ranges, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, i++, p->user_name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, i++, job->doc_ref.seg);
+    sqlite3_bind_int64(st, i++, job->doc_ref.off);
+    sqlite3_bind_int64(st, i++, job->doc_ref.len);
     if (sqlite3_step(st) != SQLITE_DONE) {
         bl_log(BL_LOG_ERROR, "job %d: cannot save: %s", job->id,
                sqlite3_errmsg(bl_store_db(store)));
@@ -201,7 +273,7 @@ static const char load_cols[] =
     "id, uuid, printer, user, origin_host, name, state, reasons, message, format, copies, sides,"
     " color_mode, media, resolution, quality, hold, created, processing, completed, impressions,"
     " sheets, impressions_color, impressions_mono, pages, doc_state, doc_size, attempts,"
-    " page_ranges, user_name";
+    " page_ranges, user_name, doc_seg, doc_off, doc_len";
 
 static void copy_col(sqlite3_stmt *st, int col, char *buf, size_t len)
 {
@@ -266,6 +338,10 @@ static bl_job_t *job_from_row(bl_system_t *sys, sqlite3_stmt *st)
     job->attempts = sqlite3_column_int(st, 27);
     copy_col(st, 28, p->page_ranges, sizeof(p->page_ranges));
     copy_col(st, 29, p->user_name, sizeof(p->user_name));
+    sqlite3_int64 seg = sqlite3_column_int64(st, 30);
+    if (seg > 0 && seg <= UINT32_MAX)
+        job->doc_ref = (bl_doclog_ref_t){(uint32_t)seg, sqlite3_column_int64(st, 31),
+                                         sqlite3_column_int64(st, 32)};
     if (!p->user_name[0])
         snprintf(p->user_name, sizeof(p->user_name), "%s", p->user);
     job->history = true;
@@ -374,9 +450,17 @@ static void job_shred(bl_job_t *job)
         bl_spool_writer_abort(job->writer);
         job->writer = NULL;
     }
+    if (job->doc_ref.seg) {
+        // In the log: its key is destroyed in place, synced with this pass's commit.
+        if (!bl_doclog_shred(job->sys->doclog, &job->doc_ref))
+            bl_log(BL_LOG_ERROR, "job %d: could not shred its document", job->id);
+        job->doc_state = BL_DOC_SHREDDED;
+        return;
+    }
     if (!bl_spool_shred(path))
         bl_log(BL_LOG_ERROR, "job %d: could not shred %s", job->id, path);
-    // An inline document: the row goes (secure_delete overwrites its pages).
+    // A document kept in the database by an older blattd: the row goes (secure_delete
+    // overwrites its pages).
     sqlite3_stmt *st = bl_store_begin(job->sys->store)
                            ? bl_store_stmt(job->sys->store, "DELETE FROM documents WHERE job = ?")
                            : NULL;
@@ -420,6 +504,7 @@ void bl_job_set_state(bl_job_t *job, bl_job_state_t state, const char *reason, c
     }
     if (job->registered)
         bl_job_save(job);
+    bl_job_update_ready(job);
     if (state >= BL_JOB_CANCELED && job->registered && !job->runner) {
         // Terminal and no pipeline left: the record lives on in the database only.
         active_remove(job);
@@ -458,8 +543,16 @@ static void on_job_durable(void *arg, bool ok)
     done_ctx_t *d = arg;
     bl_job_t *job = d->job;
     bl_printer_t *p = job->registered ? job->printer : NULL;
+    if (ok && job->doc_state == BL_DOC_SPOOLED) {
+        job->doc_durable = true;
+        bl_job_update_ready(job);
+    }
     d->cb(d->arg, job, ok);
     free(d);
+    // The client was told that the job failed: it must not print after all.
+    if (!ok && job->registered && !bl_job_is_terminal(job))
+        bl_job_set_state(job, BL_JOB_ABORTED, "aborted-by-system",
+                         "the job could not be stored durably");
     bl_job_unref(job);
     if (ok && p)
         bl_printer_schedule(p);
@@ -536,26 +629,6 @@ bool bl_job_doc_write(bl_job_t *job, const void *data, size_t len)
     return true;
 }
 
-// The encrypted document of a job into the documents table (this pass's transaction).
-static bool store_document(bl_job_t *job, const uint8_t *data, size_t len)
-{
-    bl_store_t *store = job->sys->store;
-    sqlite3_stmt *st = bl_store_begin(store)
-                           ? bl_store_stmt(store, "INSERT OR REPLACE INTO documents(job, data)"
-                                                  " VALUES(?, ?)")
-                           : NULL;
-    if (!st)
-        return false;
-    sqlite3_bind_int(st, 1, job->id);
-    sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
-    bool ok = sqlite3_step(st) == SQLITE_DONE;
-    sqlite3_reset(st);
-    if (!ok)
-        bl_log(BL_LOG_ERROR, "job %d: cannot store its document: %s", job->id,
-               sqlite3_errmsg(bl_store_db(store)));
-    return ok;
-}
-
 void bl_job_doc_finish(bl_job_t *job, bl_job_done_cb cb, void *arg)
 {
     uint64_t plain = 0;
@@ -565,10 +638,18 @@ void bl_job_doc_finish(bl_job_t *job, bl_job_done_cb cb, void *arg)
     if (ok && bl_spool_writer_in_memory(w)) {
         uint8_t *data = NULL;
         size_t len = 0;
-        ok = bl_spool_writer_finish_mem(w, &data, &len, &plain) && store_document(job, data, len);
-        free(data);
+        // The log takes the encrypted bytes; they are written off the loop (doclog.c).
+        ok = bl_spool_writer_finish_mem(w, &data, &len, &plain) &&
+             bl_doclog_append(job->sys->doclog, data, len, &job->doc_ref);
     } else if (ok) {
-        ok = bl_spool_writer_finish(w, &plain);
+        // A large document: its file and its name are synced with this pass's commit.
+        int fd = -1, dir = -1;
+        ok = bl_spool_writer_finish_nosync(w, &plain, &fd) &&
+             (dir = dup(job->sys->spool_dir_fd)) >= 0;
+        if (fd >= 0)
+            bl_store_sync_fd(job->sys->store, fd);
+        if (dir >= 0)
+            bl_store_sync_fd(job->sys->store, dir);
     }
     if (!ok) {
         job->doc_state = BL_DOC_NONE;
@@ -765,6 +846,25 @@ void bl_job_retention(bl_system_t *sys)
     }
 }
 
+// The document log keeps what the active jobs' documents need and shreds everything else.
+static bool recover_doclog(bl_system_t *sys)
+{
+    bl_doclog_ref_t *live = calloc(sys->num_active + 1, sizeof(*live));
+    if (!live)
+        return false;
+    size_t n = 0, shredded = 0;
+    for (size_t i = 0; i < sys->num_active; i++) {
+        const bl_job_t *job = sys->active[i];
+        if (job->doc_ref.seg && job->doc_state == BL_DOC_SPOOLED)
+            live[n++] = job->doc_ref;
+    }
+    bool ok = bl_doclog_recover(sys->doclog, live, n, &shredded);
+    free(live);
+    if (shredded)
+        bl_log(BL_LOG_INFO, "doclog: shredded %zu documents that no job needs", shredded);
+    return ok;
+}
+
 bool bl_job_resume_all(bl_system_t *sys)
 {
     sqlite3_stmt *st = bl_store_stmt(sys->store, "SELECT max(id) FROM jobs");
@@ -808,6 +908,15 @@ bool bl_job_resume_all(bl_system_t *sys)
         resumed++;
     }
     sqlite3_reset(st);
+    // What was committed is durable (the last run synced before it answered anyone).
+    for (size_t i = 0; i < sys->num_active; i++)
+        sys->active[i]->doc_durable = sys->active[i]->doc_state == BL_DOC_SPOOLED;
+    if (!recover_doclog(sys)) {
+        free(dropped);
+        return false;
+    }
+    for (size_t i = 0; i < sys->num_active; i++)
+        bl_job_update_ready(sys->active[i]);
     for (size_t i = 0; i < sys->num_active;) {
         bl_job_t *job = sys->active[i];
         if (!job->cancel_requested || !job->printer || job->doc_state == BL_DOC_INCOMING) {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "server/doclog.h"
 #include "server/system.h"
 
 typedef struct bl_spool_writer bl_spool_writer_t;
@@ -71,6 +72,8 @@ struct bl_job {
     time_t created, processing, completed;
     int impressions, sheets, impressions_color, impressions_mono, pages;
     bl_doc_state_t doc_state;
+    bool doc_durable;        // the spooled document's commit is on disk: the job may print
+    bl_doclog_ref_t doc_ref; // where a small document lies in the log (seg 0: not there)
     uint64_t doc_size;
     int attempts;
     int refs;            // see bl_job_ref()
@@ -81,6 +84,8 @@ struct bl_job {
     bl_spool_writer_t *writer; // while the document streams in
     bl_runner_t *runner;       // while the pipeline runs
     char tmpdir[512];
+    bl_job_t *ready_prev, *ready_next; // on its printer's ready list
+    bool ready;
 };
 
 typedef void (*bl_job_done_cb)(void *arg, bl_job_t *job, bool ok);
@@ -114,6 +119,10 @@ void bl_job_visit_history(bl_system_t *sys, const char *printer, const char *use
                           bl_job_visit_fn fn, void *arg);
 
 bool bl_job_is_terminal(const bl_job_t *job);
+// Puts the job on its printer's ready list (by id) or takes it off, as its state now says:
+// ready = registered, pending, document spooled and durable, not running. job.c calls it on
+// every change; the scheduler after it picked a job.
+void bl_job_update_ready(bl_job_t *job);
 void bl_job_cancel(bl_job_t *job, const char *reason);
 bool bl_job_hold(bl_job_t *job);
 bool bl_job_release(bl_job_t *job);

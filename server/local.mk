@@ -17,6 +17,7 @@ noinst_LIBRARIES += server/libblserver.a
 server_libblserver_a_SOURCES = \
 	server/store.c server/store.h \
 	server/spool.c server/spool.h \
+	server/doclog.c server/doclog.h \
 	server/system.c server/system.h \
 	server/printer.c server/printer.h \
 	server/job.c server/job.h \

@@ -270,7 +270,7 @@ static const struct passwd *drop_target(const bl_config_t *c, bool *fail)
 // Hands StateDir (and what blattd created in it as root) and the log files to uid/gid.
 static bool give_state(const bl_config_t *c, uid_t uid, gid_t gid)
 {
-    const char *subdirs[] = {"", "/spool", "/tmp", "/tls"};
+    const char *subdirs[] = {"", "/spool", "/tmp", "/tls", "/doclog"};
     for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
         char dir[1100];
         snprintf(dir, sizeof(dir), "%s%s", c->state_dir, subdirs[i]);
@@ -358,6 +358,10 @@ static int run(bl_config_t *config, const char *conf_path, bool foreground)
         }
     }
     struct event_config *ec = event_config_new();
+    // After each callback of normal or low priority the loop looks for high-priority events
+    // (the store's early commit, store.c).
+    if (ec)
+        event_config_set_max_dispatch_interval(ec, NULL, 1, 1);
     d.base = event_base_new_with_config(ec);
     event_config_free(ec);
     if (!d.base || event_base_priority_init(d.base, 3) != 0) {

@@ -12,6 +12,7 @@
 #include "drivers/runner.h"
 #include "drivers/sandbox.h"
 #include "server/config.h"
+#include "server/doclog.h"
 #include "server/log.h"
 #include "server/printer.h"
 #include "server/spool.h"
@@ -477,9 +478,12 @@ static bool plan(pipeline_t *pl, bl_stage_t *stages, size_t *n, char *why, size_
     return true;
 }
 
-// The job's encrypted document: from the database when it is small, else its spool file.
+// The job's encrypted document: from the document log, from the database (an older blattd kept
+// small documents there) or from its spool file.
 static bl_spool_reader_t *open_document(bl_job_t *job, const char *spool)
 {
+    if (job->doc_ref.seg)
+        return bl_doclog_reader(job->sys->doclog, job->sys->kek, &job->doc_ref);
     bl_store_t *store = job->sys->store;
     sqlite3_stmt *st = bl_store_stmt(store, "SELECT data FROM documents WHERE job = ?");
     if (!st)

@@ -81,10 +81,7 @@ bool bl_printer_supports(bl_printer_t *p, const char *name, const char *value)
 
 int bl_printer_queued_jobs(const bl_printer_t *p)
 {
-    int n = 0;
-    for (size_t i = 0; i < p->sys->num_active; i++)
-        n += p->sys->active[i]->printer == p;
-    return n;
+    return p->num_jobs;
 }
 
 // document-format-supported of the queue: what the format graph can turn into what the device
@@ -413,14 +410,13 @@ void bl_printer_schedule(bl_printer_t *p)
         return;
     if (p->device_down && evtimer_pending(p->timer, NULL))
         return; // wait for the retry timer
-    for (size_t i = 0; i < p->sys->num_active; i++) {
-        bl_job_t *job = p->sys->active[i];
-        if (job->printer == p && job->state == BL_JOB_PENDING && job->doc_state == BL_DOC_SPOOLED) {
-            p->active_job = job;
-            bl_printer_set_state(p, BL_PRINTER_PROCESSING);
-            bl_pipeline_start(job);
-            return;
-        }
+    bl_job_t *job = p->ready_head;
+    if (job) {
+        p->active_job = job;
+        bl_job_update_ready(job); // off the list while it runs
+        bl_printer_set_state(p, BL_PRINTER_PROCESSING);
+        bl_pipeline_start(job);
+        return;
     }
     if (!p->device_down)
         bl_printer_set_state(p, BL_PRINTER_IDLE);

@@ -40,11 +40,13 @@ struct bl_printer {
     bool accepting;
     bool device_down;
     time_t state_time, config_time;
-    bl_job_t *active_job;       // job whose pipeline runs (borrowed from sys->active)
-    bl_runner_t *probe;         // running capability probe
-    struct evbuffer *probe_out; // probe's stdout
-    bool probe_overflow;        // ... was longer than PROBE_MAX_BYTES: the reply is refused
-    struct event *timer;        // retry / refresh timer
+    bl_job_t *active_job;              // job whose pipeline runs (borrowed from sys->active)
+    bl_job_t *ready_head, *ready_tail; // jobs it may start next, by id (job.c keeps the list)
+    int num_jobs;                      // its jobs in sys->active
+    bl_runner_t *probe;                // running capability probe
+    struct evbuffer *probe_out;        // probe's stdout
+    bool probe_overflow;               // ... was longer than PROBE_MAX_BYTES: the reply is refused
+    struct event *timer;               // retry / refresh timer
     time_t next_probe;
 };
 

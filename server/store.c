@@ -3,15 +3,32 @@
 //
 // Design: the daemon is the only writer. Handlers call bl_store_begin() before a write; the
 // first write of a loop pass opens a transaction and activates a low-priority event, which runs
-// after every other event of the pass, commits once (one WAL fsync with synchronous=FULL) and
-// then calls the after-commit callbacks, which send the responses that promise durability.
+// after every other event of the pass and commits once. The after-commit callbacks, which send
+// the responses that promise durability, run once the commit is on disk.
+//
+// Durability off the loop: in the daemon the database runs with synchronous=NORMAL, so COMMIT
+// only writes the WAL. The pass's batch goes to one sync thread: its callbacks, and the file
+// work that must reach the disk before the WAL does (writes of the document log, then
+// fdatasync() of its segments, of spool files and of their directory). The thread does that
+// work in order, syncs the WAL, and hands the batch back to the loop. While it syncs, the loop goes
+// on parsing and committing the next passes; their batches merge and follow in one sync when the
+// thread is free (one sync in flight at a time, so the thread's fsyncs always cover everything
+// committed before they started). A client is answered only after the sync that covers its change
+// returned: what got successful-ok survives a crash of blattd or of the machine. SQLite's WAL
+// checksums make a commit that was not yet synced at a crash simply absent after it. Offline tools
+// (no event base) commit with synchronous=FULL and no thread.
 #include "server/store.h"
 
 #include "server/log.h"
 
+#include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define STMT_CACHE 64
 
@@ -20,16 +37,48 @@ typedef struct pending_cb {
     void *arg;
 } pending_cb_t;
 
+// File work of a batch: pwrite() buf at off, or (buf NULL) fdatasync(); fd is the item's own.
+typedef struct item {
+    int fd;
+    off_t off;
+    uint8_t *buf;
+    size_t len;
+} item_t;
+
+// Committed changes waiting to become durable: callbacks to run, file work to do first.
+typedef struct batch {
+    pending_cb_t *cbs;
+    size_t num_cbs, cap_cbs;
+    item_t *items;
+    size_t num_items, cap_items;
+    int err; // errno of the first failed write or sync (set by the thread)
+} batch_t;
+
 struct bl_store {
     sqlite3 *db;
-    struct event *commit_ev;
+    struct event *commit_ev;     // lowest priority: after every other event of the pass
+    struct event *commit_now_ev; // highest: right after the current callback
     bool in_txn;
-    pending_cb_t *pending;
-    size_t num_pending, cap_pending;
+    batch_t pass; // this loop pass: callbacks and descriptors added since the last commit
     struct {
         const char *sql;
         sqlite3_stmt *stmt;
     } cache[STMT_CACHE];
+    // The sync thread (daemon only).
+    bool async;
+    int wal_fd;
+    bl_store_sync_source_fn source;
+    void *source_arg;
+    batch_t waiting;  // committed, waiting for the thread
+    batch_t inflight; // the thread's while QUEUED; the loop's again when DONE
+    enum { SYNC_IDLE, SYNC_QUEUED, SYNC_DONE } sync_state; // under lock
+    bool stop;
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int efd;
+    struct event *done_ev;
 };
 
 static const char schema[] =
@@ -45,10 +94,12 @@ static const char schema[] =
     " impressions INTEGER DEFAULT 0, sheets INTEGER DEFAULT 0, impressions_color INTEGER DEFAULT 0,"
     " impressions_mono INTEGER DEFAULT 0, pages INTEGER DEFAULT 0, doc_state INTEGER DEFAULT 0,"
     " doc_size INTEGER DEFAULT 0, attempts INTEGER DEFAULT 0, page_ranges TEXT DEFAULT '',"
-    " user_name TEXT DEFAULT '');"
+    " user_name TEXT DEFAULT '', doc_seg INTEGER DEFAULT 0, doc_off INTEGER DEFAULT 0,"
+    " doc_len INTEGER DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);"
-    // Encrypted documents small enough to ride in the same transaction as their job (the spool
-    // format of spool.c, bytes for bytes); larger ones are files in StateDir/spool.
+    // Encrypted documents that blattd before schema 3 kept with their job (the spool format of
+    // spool.c); they are still read and shredded. Now small documents go to the document log
+    // (jobs.doc_seg/doc_off/doc_len, doclog.c) and larger ones are files in StateDir/spool.
     "CREATE TABLE IF NOT EXISTS documents(job INTEGER PRIMARY KEY, data BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS jobs_printer ON jobs(printer, state, id);"
     // The history newest first (Get-Jobs which-jobs=completed): walked in order and cut at its
@@ -59,7 +110,7 @@ static const char schema[] =
 
 static void on_commit_due(evutil_socket_t fd, short what, void *arg);
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 // A damaged database must not look like an empty one: check it before anything else.
 static bool check_integrity(bl_store_t *store, const char *path)
@@ -110,16 +161,282 @@ static bool migrate(bl_store_t *store)
     if (has_jobs && version < 2 &&
         !bl_store_exec(store, "ALTER TABLE jobs ADD COLUMN user_name TEXT DEFAULT ''"))
         return false;
+    // Version 3: where a document lies in the document log.
+    if (has_jobs && version < 3 &&
+        (!bl_store_exec(store, "ALTER TABLE jobs ADD COLUMN doc_seg INTEGER DEFAULT 0") ||
+         !bl_store_exec(store, "ALTER TABLE jobs ADD COLUMN doc_off INTEGER DEFAULT 0") ||
+         !bl_store_exec(store, "ALTER TABLE jobs ADD COLUMN doc_len INTEGER DEFAULT 0")))
+        return false;
     char sql[64];
     snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", SCHEMA_VERSION);
     return bl_store_exec(store, sql);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Batches
+
+static bool batch_add_cb(batch_t *b, bl_store_commit_cb cb, void *arg)
+{
+    if (b->num_cbs == b->cap_cbs) {
+        size_t cap = b->cap_cbs ? b->cap_cbs * 2 : 16;
+        pending_cb_t *p = realloc(b->cbs, cap * sizeof(*p));
+        if (!p)
+            return false;
+        b->cbs = p;
+        b->cap_cbs = cap;
+    }
+    b->cbs[b->num_cbs++] = (pending_cb_t){cb, arg};
+    return true;
+}
+
+static bool batch_add_item(batch_t *b, item_t it)
+{
+    if (b->num_items == b->cap_items) {
+        size_t cap = b->cap_items ? b->cap_items * 2 : 16;
+        item_t *p = realloc(b->items, cap * sizeof(*p));
+        if (!p)
+            return false;
+        b->items = p;
+        b->cap_items = cap;
+    }
+    b->items[b->num_items++] = it;
+    return true;
+}
+
+// Moves everything of `from` to the end of `to` (from is empty afterwards). false: out of
+// memory, and `from` is left as it was.
+static bool batch_merge(batch_t *to, batch_t *from)
+{
+    if (!to->num_cbs && !to->num_items && !to->cbs && !to->items) {
+        *to = *from;
+        *from = (batch_t){0};
+        return true;
+    }
+    size_t cbs = to->num_cbs + from->num_cbs, items = to->num_items + from->num_items;
+    if (cbs > to->cap_cbs) {
+        pending_cb_t *p = realloc(to->cbs, cbs * sizeof(*p));
+        if (!p)
+            return false;
+        to->cbs = p;
+        to->cap_cbs = cbs;
+    }
+    if (items > to->cap_items) {
+        item_t *p = realloc(to->items, items * sizeof(*p));
+        if (!p)
+            return false;
+        to->items = p;
+        to->cap_items = items;
+    }
+    if (from->num_cbs)
+        memcpy(to->cbs + to->num_cbs, from->cbs, from->num_cbs * sizeof(*from->cbs));
+    if (from->num_items)
+        memcpy(to->items + to->num_items, from->items, from->num_items * sizeof(*from->items));
+    to->num_cbs = cbs;
+    to->num_items = items;
+    if (from->err && !to->err)
+        to->err = from->err;
+    free(from->cbs);
+    free(from->items);
+    *from = (batch_t){0};
+    return true;
+}
+
+static bool pwrite_all(int fd, const uint8_t *buf, size_t len, off_t off)
+{
+    while (len > 0) {
+        ssize_t n = pwrite(fd, buf, len, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            return false;
+        }
+        buf += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return true;
+}
+
+// Does a batch's file work in order, then syncs the WAL (any thread). The items are done with
+// afterwards (descriptors closed, buffers freed).
+static void batch_sync(batch_t *b, int wal_fd)
+{
+    for (size_t i = 0; i < b->num_items; i++) {
+        item_t *it = &b->items[i];
+        bool ok = it->buf ? pwrite_all(it->fd, it->buf, it->len, it->off) : fdatasync(it->fd) == 0;
+        if (!ok && !b->err)
+            b->err = errno;
+        close(it->fd);
+        free(it->buf);
+    }
+    b->num_items = 0;
+    if (wal_fd >= 0 && fdatasync(wal_fd) != 0 && !b->err)
+        b->err = errno;
+}
+
+// Runs a batch's callbacks in order (on the loop) and empties it. Callbacks may write again.
+static void batch_finish(batch_t *b, bool ok)
+{
+    batch_t done = *b;
+    *b = (batch_t){0};
+    for (size_t i = 0; i < done.num_items; i++) {
+        close(done.items[i].fd);
+        free(done.items[i].buf);
+    }
+    if (!ok || done.err)
+        bl_log(BL_LOG_ERROR, "store: a commit could not be made durable: %s",
+               done.err ? strerror(done.err) : "commit failed");
+    for (size_t i = 0; i < done.num_cbs; i++)
+        done.cbs[i].cb(done.cbs[i].arg, ok && !done.err);
+    free(done.cbs);
+    free(done.items);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sync thread
+
+static void *sync_main(void *arg)
+{
+    bl_store_t *store = arg;
+    pthread_mutex_lock(&store->lock);
+    for (;;) {
+        while (store->sync_state != SYNC_QUEUED && !store->stop)
+            pthread_cond_wait(&store->cond, &store->lock);
+        if (store->sync_state != SYNC_QUEUED)
+            break;
+        pthread_mutex_unlock(&store->lock);
+        batch_sync(&store->inflight, store->wal_fd);
+        pthread_mutex_lock(&store->lock);
+        store->sync_state = SYNC_DONE;
+        pthread_cond_broadcast(&store->cond);
+        uint64_t one = 1;
+        ssize_t n;
+        do
+            n = write(store->efd, &one, sizeof(one));
+        while (n < 0 && errno == EINTR);
+    }
+    pthread_mutex_unlock(&store->lock);
+    return NULL;
+}
+
+// Hands the waiting batch to the thread (the loop; only when the thread has none).
+static void kick(bl_store_t *store)
+{
+    if (store->sync_state != SYNC_IDLE || (!store->waiting.num_cbs && !store->waiting.num_items))
+        return;
+    pthread_mutex_lock(&store->lock);
+    store->inflight = store->waiting;
+    store->waiting = (batch_t){0};
+    store->sync_state = SYNC_QUEUED;
+    pthread_cond_broadcast(&store->cond);
+    pthread_mutex_unlock(&store->lock);
+}
+
+// Takes a synced batch back from the thread (wait: until it is synced). Returns whether one was
+// taken; the thread is then free.
+static bool take_done(bl_store_t *store, bool wait, batch_t *done)
+{
+    pthread_mutex_lock(&store->lock);
+    while (wait && store->sync_state == SYNC_QUEUED)
+        pthread_cond_wait(&store->cond, &store->lock);
+    bool got = store->sync_state == SYNC_DONE;
+    if (got) {
+        *done = store->inflight;
+        store->inflight = (batch_t){0};
+        store->sync_state = SYNC_IDLE;
+    }
+    pthread_mutex_unlock(&store->lock);
+    return got;
+}
+
+static void on_synced(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    bl_store_t *store = arg;
+    uint64_t v;
+    if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+        bl_log(BL_LOG_WARN, "store: eventfd: %s", strerror(errno));
+    batch_t done;
+    if (!take_done(store, false, &done))
+        return;
+    kick(store); // the next batch syncs while this one's answers go out
+    batch_finish(&done, true);
+}
+
+// Waits until the thread has no batch (the loop, at shutdown and for bl_store_commit()).
+static void wait_idle(bl_store_t *store)
+{
+    batch_t done;
+    if (store->thread_started && take_done(store, true, &done))
+        batch_finish(&done, true);
+}
+
+// Opens our own descriptor of the WAL (fdatasync() of any descriptor of a file syncs it) and
+// starts the sync thread. false: the store stays synchronous (synchronous=FULL).
+static bool start_async(bl_store_t *store, const char *path, struct event_base *base)
+{
+    char wal[4200];
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    store->wal_fd = open(wal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    store->efd = eventfd(0, EFD_CLOEXEC);
+    if (store->wal_fd < 0 || store->efd < 0) {
+        bl_log(BL_LOG_WARN, "store: commits stay synchronous: %s", strerror(errno));
+        return false;
+    }
+    evutil_make_socket_nonblocking(store->efd);
+    store->done_ev = event_new(base, store->efd, EV_READ | EV_PERSIST, on_synced, store);
+    if (!store->done_ev || event_add(store->done_ev, NULL) != 0)
+        return false;
+    pthread_mutex_init(&store->lock, NULL);
+    pthread_cond_init(&store->cond, NULL);
+    if (pthread_create(&store->thread, NULL, sync_main, store) != 0) {
+        bl_log(BL_LOG_WARN, "store: commits stay synchronous: no sync thread");
+        pthread_mutex_destroy(&store->lock);
+        pthread_cond_destroy(&store->cond);
+        return false;
+    }
+    store->thread_started = true;
+    if (!bl_store_exec(store, "PRAGMA synchronous=NORMAL"))
+        return false;
+    store->async = true;
+    return true;
+}
+
+static void stop_async(bl_store_t *store)
+{
+    if (store->thread_started) {
+        wait_idle(store);
+        pthread_mutex_lock(&store->lock);
+        store->stop = true;
+        pthread_cond_signal(&store->cond);
+        pthread_mutex_unlock(&store->lock);
+        pthread_join(store->thread, NULL);
+        pthread_mutex_destroy(&store->lock);
+        pthread_cond_destroy(&store->cond);
+        store->thread_started = false;
+    }
+    if (store->done_ev)
+        event_free(store->done_ev);
+    store->done_ev = NULL;
+    if (store->efd >= 0)
+        close(store->efd);
+    if (store->wal_fd >= 0)
+        close(store->wal_fd);
+    store->efd = store->wal_fd = -1;
+    store->async = false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Open and close
 
 bl_store_t *bl_store_open(const char *path, struct event_base *base)
 {
     bl_store_t *store = calloc(1, sizeof(*store));
     if (!store)
         return NULL;
+    store->wal_fd = store->efd = -1;
     if (sqlite3_open_v2(path, &store->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
@@ -140,8 +457,15 @@ bl_store_t *bl_store_open(const char *path, struct event_base *base)
     }
     if (base) {
         store->commit_ev = event_new(base, -1, 0, on_commit_due, store);
-        // The commit runs after the other events of the pass: lowest priority.
+        store->commit_now_ev = event_new(base, -1, 0, on_commit_due, store);
+        if (!store->commit_ev || !store->commit_now_ev) {
+            bl_store_close(store);
+            return NULL;
+        }
         event_priority_set(store->commit_ev, event_base_get_npriorities(base) - 1);
+        event_priority_set(store->commit_now_ev, 0);
+        if (!start_async(store, path, base))
+            stop_async(store);
     }
     return store;
 }
@@ -151,6 +475,7 @@ bl_store_t *bl_store_open_readonly(const char *path)
     bl_store_t *store = calloc(1, sizeof(*store));
     if (!store)
         return NULL;
+    store->wal_fd = store->efd = -1;
     if (sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         bl_log(BL_LOG_ERROR, "store: cannot open %s: %s", path,
@@ -166,14 +491,19 @@ void bl_store_close(bl_store_t *store)
 {
     if (!store)
         return;
-    if (store->in_txn)
+    if (store->in_txn || store->pass.num_cbs || store->pass.num_items ||
+        store->sync_state != SYNC_IDLE || store->waiting.num_cbs || store->waiting.num_items)
         bl_store_commit(store);
+    stop_async(store);
     for (size_t i = 0; i < STMT_CACHE; i++)
         sqlite3_finalize(store->cache[i].stmt);
     if (store->commit_ev)
         event_free(store->commit_ev);
+    if (store->commit_now_ev)
+        event_free(store->commit_now_ev);
     sqlite3_close(store->db);
-    free(store->pending);
+    free(store->pass.cbs);
+    free(store->pass.items);
     free(store);
 }
 
@@ -198,6 +528,22 @@ bool bl_store_exec(bl_store_t *store, const char *sql)
     return true;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Transactions and group commit
+
+// A commit is due. While the sync thread is busy, it waits for the end of the pass, so that
+// everything until then joins one batch. While the thread is idle, it runs right after the
+// current callback (main.c lets the loop look for higher-priority events after every
+// callback): the thread starts on it at once, and what the rest of the pass brings follows
+// as the next batch. So the loop and the disk overlap instead of taking turns.
+static void commit_due(bl_store_t *store)
+{
+    if (!store->commit_ev)
+        return;
+    bool now = store->async && store->sync_state == SYNC_IDLE;
+    event_active(now ? store->commit_now_ev : store->commit_ev, EV_TIMEOUT, 0);
+}
+
 bool bl_store_begin(bl_store_t *store)
 {
     if (store->in_txn)
@@ -205,8 +551,7 @@ bool bl_store_begin(bl_store_t *store)
     if (!bl_store_exec(store, "BEGIN IMMEDIATE"))
         return false;
     store->in_txn = true;
-    if (store->commit_ev)
-        event_active(store->commit_ev, EV_TIMEOUT, 0);
+    commit_due(store);
     return true;
 }
 
@@ -216,22 +561,45 @@ void bl_store_after_commit(bl_store_t *store, bl_store_commit_cb cb, void *arg)
         cb(arg, true);
         return;
     }
-    if (store->num_pending == store->cap_pending) {
-        size_t cap = store->cap_pending ? store->cap_pending * 2 : 16;
-        pending_cb_t *p = realloc(store->pending, cap * sizeof(*p));
-        if (!p) {
-            cb(arg, false);
-            return;
-        }
-        store->pending = p;
-        store->cap_pending = cap;
+    if (!batch_add_cb(&store->pass, cb, arg)) {
+        cb(arg, false);
+        return;
     }
-    store->pending[store->num_pending++] = (pending_cb_t){cb, arg};
-    if (store->commit_ev)
-        event_active(store->commit_ev, EV_TIMEOUT, 0);
+    commit_due(store);
 }
 
-bool bl_store_commit(bl_store_t *store)
+// Adds file work to the pass; when out of memory it is done here and now instead.
+static void add_item(bl_store_t *store, item_t it)
+{
+    if (!batch_add_item(&store->pass, it)) {
+        batch_t one = {.items = &it, .num_items = 1, .cap_items = 1};
+        batch_sync(&one, -1);
+        if (one.err)
+            bl_log(BL_LOG_ERROR, "store: cannot write or sync a file: %s", strerror(one.err));
+    }
+    commit_due(store);
+}
+
+void bl_store_sync_fd(bl_store_t *store, int fd)
+{
+    add_item(store, (item_t){fd, 0, NULL, 0});
+}
+
+void bl_store_sync_write(bl_store_t *store, int fd, off_t off, uint8_t *buf, size_t len)
+{
+    add_item(store, (item_t){fd, off, buf, len});
+}
+
+void bl_store_set_sync_source(bl_store_t *store, bl_store_sync_source_fn fn, void *arg)
+{
+    store->source = fn;
+    store->source_arg = arg;
+}
+
+// Commits the pass's transaction (no fsync in the daemon) and moves the pass's batch, plus the
+// descriptors the sync source reports, to `out`. false when the COMMIT failed: then the pass's
+// callbacks have run with ok=false already.
+static bool commit_pass(bl_store_t *store, batch_t *out)
 {
     bool ok = true;
     if (store->in_txn) {
@@ -240,14 +608,41 @@ bool bl_store_commit(bl_store_t *store)
             bl_store_exec(store, "ROLLBACK");
         store->in_txn = false;
     }
-    // Callbacks may start new writes: take the list first.
-    size_t n = store->num_pending;
-    pending_cb_t *list = store->pending;
-    store->pending = NULL;
-    store->num_pending = store->cap_pending = 0;
-    for (size_t i = 0; i < n; i++)
-        list[i].cb(list[i].arg, ok);
-    free(list);
+    if (!ok) {
+        batch_finish(&store->pass, false);
+        return false;
+    }
+    if (store->source)
+        store->source(store->source_arg, store);
+    if (!batch_merge(out, &store->pass)) {
+        // Out of memory: make this pass durable here and now.
+        batch_sync(&store->pass, store->wal_fd);
+        batch_finish(&store->pass, true);
+    }
+    return true;
+}
+
+bool bl_store_commit(bl_store_t *store)
+{
+    bool had_txn = store->in_txn;
+    if (!store->async) {
+        // synchronous=FULL: COMMIT is durable when it returns.
+        batch_t b = {0};
+        bool ok = commit_pass(store, &b);
+        if (ok)
+            batch_sync(&b, -1);
+        batch_finish(&b, ok);
+        return ok;
+    }
+    // Everything committed before must be durable when this returns: wait for the thread, then
+    // sync the rest here.
+    wait_idle(store);
+    bool ok = commit_pass(store, &store->waiting);
+    batch_t rest = store->waiting;
+    store->waiting = (batch_t){0};
+    if (had_txn || rest.num_items || rest.num_cbs)
+        batch_sync(&rest, store->wal_fd);
+    batch_finish(&rest, true);
     return ok;
 }
 
@@ -255,7 +650,20 @@ static void on_commit_due(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    bl_store_commit(arg);
+    bl_store_t *store = arg;
+    if (!store->async) {
+        bl_store_commit(store);
+        return;
+    }
+    bool wrote = store->in_txn;
+    if (!commit_pass(store, &store->waiting))
+        return;
+    // Nothing written and nothing on its way to the disk: the callbacks need not wait.
+    if (!wrote && store->sync_state == SYNC_IDLE && !store->waiting.num_items) {
+        batch_finish(&store->waiting, true);
+        return;
+    }
+    kick(store);
 }
 
 sqlite3_stmt *bl_store_stmt(bl_store_t *store, const char *sql)

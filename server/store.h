@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct event_base;
 
@@ -15,8 +16,9 @@ typedef struct bl_store bl_store_t;
 // Called after the transaction holding a change is durable (ok=true) or failed (ok=false).
 typedef void (*bl_store_commit_cb)(void *arg, bool ok);
 
-// Opens (creating) the database at path, WAL mode, synchronous=FULL, applies the schema.
-// `base` may be NULL (offline tools): then every write commits at once.
+// Opens (creating) the database at path in WAL mode and applies the schema. With `base` (the
+// daemon) commits are made durable by a sync thread off the loop (see store.c); with NULL
+// (offline tools) every commit is synchronous (synchronous=FULL).
 bl_store_t *bl_store_open(const char *path, struct event_base *base);
 // Opens an existing database for reading only (offline tools while blattd runs).
 bl_store_t *bl_store_open_readonly(const char *path);
@@ -25,11 +27,22 @@ sqlite3 *bl_store_db(bl_store_t *store);
 
 // Starts the loop pass's write transaction if none is open. Every write calls this first.
 bool bl_store_begin(bl_store_t *store);
-// Runs cb after the current pass's transaction commits (group commit; one fsync per pass).
+// Runs cb after the current pass's transaction commits and is durable (group commit).
 void bl_store_after_commit(bl_store_t *store, bl_store_commit_cb cb, void *arg);
+// File work that must be on disk before the current pass's commit counts as durable, done in
+// the order given, off the loop. Both take `fd` (the store closes it) and bl_store_sync_write
+// takes `buf` (malloc'ed; the store frees it).
+// fdatasync(fd): a spool file, or a directory after a new name in it.
+void bl_store_sync_fd(bl_store_t *store, int fd);
+// pwrite(fd, buf, len, off).
+void bl_store_sync_write(bl_store_t *store, int fd, off_t off, uint8_t *buf, size_t len);
+// Called at every commit, before the batch is handed on: adds file work (document log).
+typedef void (*bl_store_sync_source_fn)(void *arg, bl_store_t *store);
+void bl_store_set_sync_source(bl_store_t *store, bl_store_sync_source_fn fn, void *arg);
 // Whether this pass has written something not yet committed.
 bool bl_store_dirty(const bl_store_t *store);
-// Commits now (used at shutdown and by offline tools).
+// Commits now and waits until everything committed so far is durable; runs the callbacks
+// (start-up, shutdown and offline tools).
 bool bl_store_commit(bl_store_t *store);
 
 // Prepares (cached by SQL text pointer) a statement; reset and cleared for reuse.

@@ -17,6 +17,7 @@
 #include "server/log.h"
 #include "server/pipeline.h"
 #include "server/printer.h"
+#include "server/doclog.h"
 #include "server/spool.h"
 #include "server/store.h"
 
@@ -39,15 +40,22 @@ time_t bl_system_now(void)
 
 void bl_uuid_make(char *buf, size_t len)
 {
+    static const char digits[] = "0123456789abcdef";
     unsigned char b[16];
     if (RAND_bytes(b, sizeof(b)) != 1)
         memset(b, 0, sizeof(b));
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    snprintf(buf, len,
-             "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
+    char text[48] = "urn:uuid:";
+    size_t n = 9;
+    for (size_t i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            text[n++] = '-';
+        text[n++] = digits[b[i] >> 4];
+        text[n++] = digits[b[i] & 15];
+    }
+    text[n] = '\0';
+    snprintf(buf, len, "%s", text);
 }
 
 static char *path_join(const char *dir, const char *name)
@@ -179,6 +187,11 @@ void bl_system_sandbox(const bl_system_t *sys, int slot, bool backend, const cha
     sb->seccomp = backend ? BL_SECCOMP_BACKEND : BL_SECCOMP_FILTER;
 }
 
+static void doclog_flush(void *arg, bl_store_t *store)
+{
+    bl_doclog_flush(arg, store);
+}
+
 static bool open_state(bl_system_t *sys)
 {
     const bl_config_t *c = sys->config;
@@ -224,6 +237,20 @@ static bool open_state(bl_system_t *sys)
     }
     if (ok && !(sys->store = bl_store_open(db, sys->base)))
         ok = false;
+    char *doclog = ok ? path_join(c->state_dir, "doclog") : NULL;
+    if (ok && !(doclog && (sys->doclog = bl_doclog_open(doclog))))
+        ok = false;
+    free(doclog);
+    if (ok) {
+        sys->spool_dir_fd = open(sys->spool_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sys->spool_dir_fd < 0) {
+            bl_log(BL_LOG_ERROR, "state: cannot open %s: %s", sys->spool_dir, strerror(errno));
+            ok = false;
+        }
+    }
+    // Every commit first syncs the document log segments it wrote to (store.c).
+    if (ok)
+        bl_store_set_sync_source(sys->store, doclog_flush, sys->doclog);
     if (ok && !(sys->kek = bl_kek_load_or_create(kek)))
         ok = false;
     if (ok) {
@@ -313,6 +340,7 @@ bl_system_t *bl_system_create(struct event_base *base, bl_config_t *config)
     sys->config = config;
     sys->boot_time = bl_system_now();
     sys->lock_fd = -1;
+    sys->spool_dir_fd = -1;
     sys->next_job_id = 1;
     char host[256] = "localhost";
     if (config->server_name && *config->server_name)
@@ -468,6 +496,9 @@ void bl_system_delete(bl_system_t *sys)
     bl_policy_delete(sys->policy);
     bl_audit_close(sys->audit);
     bl_store_close(sys->store);
+    bl_doclog_close(sys->doclog);
+    if (sys->spool_dir_fd >= 0)
+        close(sys->spool_dir_fd);
     bl_kek_delete(sys->kek);
     bl_graph_delete(sys->graph);
     free(sys->server_name);

@@ -19,6 +19,7 @@ typedef struct bl_audit bl_audit_t;
 typedef struct bl_auth bl_auth_t;
 typedef struct bl_policy bl_policy_t;
 typedef struct bl_worker bl_worker_t;
+typedef struct bl_doclog bl_doclog_t;
 
 // Sandbox uids for jobs (SandboxUIDBase + slot); SandboxUIDBase + BL_UID_SLOTS is the probes'.
 #define BL_UID_SLOTS 1024
@@ -41,9 +42,11 @@ typedef struct bl_system {
     int next_job_id;
     time_t boot_time;
     char uuid[48];
-    char *server_name; // owned
-    char *spool_dir;   // owned: StateDir/spool
-    char *tmp_dir;     // owned: StateDir/tmp (per-job private TMPDIRs for filters)
+    char *server_name;   // owned
+    char *spool_dir;     // owned: StateDir/spool (documents too large for the log)
+    int spool_dir_fd;    // open on spool_dir: synced after a spool file was created
+    bl_doclog_t *doclog; // owned: StateDir/doclog, the small documents
+    char *tmp_dir;       // owned: StateDir/tmp (per-job private TMPDIRs for filters)
     bool shutting_down;
     int lock_fd;        // StateDir/lock, held (flock) while blattd runs
     struct event *tick; // housekeeping every few seconds (expired jobs, retention)

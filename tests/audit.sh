@@ -137,11 +137,12 @@ like "$log" "\"action\":\"user-erase\"" "the erasure itself is recorded"
 
 # Key rotation: bob's held job keeps its document through it and prints afterwards.
 old=$(sha256sum "$W/state/kek" | cut -d' ' -f1)
-# The one-page document is small: it is kept in the database (documents), not as a file.
-doc_hdr() { sqlite3 "$DB" "SELECT hex(substr(data, 1, 84)) FROM documents WHERE job = $id2"; }
+# The one-page document is small: it is kept in the document log, not as a file.
+doc_hdr() { bl_doc_header "$W/state" "$id2"; }
 hdr_before=$(doc_hdr)
-[ -n "$hdr_before" ] && [ ! -e "$W/state/spool/$id2.bls" ]
-ok $? "bob's held document is in the database, encrypted (BLSPOOL1 header), not a file"
+seg=$(sqlite3 "$DB" "SELECT doc_seg FROM jobs WHERE id = $id2")
+[ -n "$hdr_before" ] && [ "$seg" -gt 0 ] && [ ! -e "$W/state/spool/$id2.bls" ]
+ok $? "bob's held document is in the document log, encrypted (BLSPOOL1 header), not a file"
 like "$hdr_before" "^424C53504F4F4C31" "it starts with the spool format's magic"
 out=$("$BLATT" -c "$CONF" key rotate 2>&1)
 ok $? "blatt key rotate"

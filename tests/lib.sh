@@ -336,3 +336,21 @@ bl_wait_job()
     diag "job $3 on $2 is '$st', not '$4'"
     return 1
 }
+
+# bl_doc_header STATEDIR JOB-ID: the first 84 bytes (the spool header) of a job's encrypted
+# document as upper-case hex, wherever it lies: in the document log (doclog/NNNNNNNN.seg at the
+# job's offset), in a spool file of its own, or (blattd before schema 3) in the database.
+bl_doc_header()
+{
+    local db="$1/blatt.db" ref seg off
+    ref=$(sqlite3 "$db" "SELECT doc_seg || ' ' || doc_off FROM jobs WHERE id = $2" 2>/dev/null)
+    read -r seg off <<<"$ref"
+    if [ -n "$seg" ] && [ "$seg" -gt 0 ]; then
+        od -An -tx1 -v -j "$off" -N 84 "$1/doclog/$(printf %08d "$seg").seg" | tr -d ' \n' |
+            tr a-f A-F
+    elif [ -e "$1/spool/$2.bls" ]; then
+        od -An -tx1 -v -N 84 "$1/spool/$2.bls" | tr -d ' \n' | tr a-f A-F
+    else
+        sqlite3 "$db" "SELECT hex(substr(data, 1, 84)) FROM documents WHERE job = $2" 2>/dev/null
+    fi
+}

@@ -7,11 +7,21 @@ BL_UNIT_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(CUPS_CFLAGS) $(LIBEVENT_CFL
 BL_IT =
 
 # Unit tests.
-BL_UNIT_TESTS = test-spool test-frame test-config test-status test-graph test-inflate
+BL_UNIT_TESTS = test-spool test-doclog test-store test-audit test-frame test-config test-status \
+	test-graph test-inflate
 check_PROGRAMS += $(BL_UNIT_TESTS)
 test_spool_SOURCES = server/test-spool.c
 test_spool_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
 test_spool_LDADD = $(BL_SERVER_LIBS) $(CMOCKA_LIBS)
+test_doclog_SOURCES = server/test-doclog.c
+test_doclog_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+test_doclog_LDADD = $(BL_SERVER_LIBS) $(CMOCKA_LIBS)
+test_audit_SOURCES = server/test-audit.c
+test_audit_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+test_audit_LDADD = $(BL_SERVER_LIBS) $(CMOCKA_LIBS)
+test_store_SOURCES = server/test-store.c
+test_store_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
+test_store_LDADD = $(BL_SERVER_LIBS) $(CMOCKA_LIBS)
 test_frame_SOURCES = ipp/test-frame.c
 test_frame_CPPFLAGS = $(BL_UNIT_CPPFLAGS)
 test_frame_LDADD = $(BL_SERVER_LIBS) $(CMOCKA_LIBS)

@@ -14,6 +14,7 @@
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/log.h"
+#include "server/doclog.h"
 #include "server/spool.h"
 #include "server/store.h"
 
@@ -276,18 +277,35 @@ static int user_erase(const bl_config_t *c, const char *subject)
     // Documents of the subject's unfinished jobs are shredded first, then every record goes.
     sqlite3_stmt *st = NULL;
     int shredded = 0, jobs = 0;
-    if (sqlite3_prepare_v2(sdb, "SELECT id FROM jobs WHERE user = ? AND doc_state IN (1, 2)", -1,
-                           &st, NULL) == SQLITE_OK) {
+    char logdir[1100];
+    path_in(c, "doclog", logdir, sizeof(logdir));
+    bl_doclog_t *log = bl_doclog_open(logdir);
+    if (log && sqlite3_prepare_v2(sdb,
+                                  "SELECT id, doc_seg, doc_off, doc_len FROM jobs WHERE user = ?"
+                                  " AND doc_state IN (1, 2)",
+                                  -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, subject, -1, SQLITE_TRANSIENT);
         while (sqlite3_step(st) == SQLITE_ROW) {
+            bl_doclog_ref_t ref = {(uint32_t)sqlite3_column_int64(st, 1),
+                                   sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3)};
             char path[1200];
             snprintf(path, sizeof(path), "%s/spool/%d.bls", c->state_dir,
                      sqlite3_column_int(st, 0));
-            if (bl_spool_shred(path))
+            if (ref.seg ? bl_doclog_shred(log, &ref) : bl_spool_shred(path))
                 shredded++;
         }
     }
     sqlite3_finalize(st);
+    // The shredded keys are on disk before the records that point to them go.
+    if (!log || !bl_doclog_sync(log)) {
+        bl_doclog_close(log);
+        bl_audit_close(a);
+        bl_store_close(store);
+        close(lock);
+        fprintf(stderr, "blatt: the documents could not be shredded; nothing was erased\n");
+        return 1;
+    }
+    bl_doclog_close(log);
     bool ok = bl_store_begin(store) && sqlite3_prepare_v2(sdb,
                                                           "DELETE FROM documents WHERE job IN"
                                                           " (SELECT id FROM jobs WHERE user = ?)",
@@ -331,6 +349,42 @@ static int user_erase(const bl_config_t *c, const char *subject)
 
 // --- keys -----------------------------------------------------------------------------------
 
+// Rewraps the keys of the live documents in the document log, and syncs them.
+static void rewrap_log(const bl_config_t *c, bl_store_t *store, const bl_kek_t *old,
+                       const bl_kek_t *next, int *done, int *already, int *failed)
+{
+    char logdir[1100];
+    path_in(c, "doclog", logdir, sizeof(logdir));
+    bl_doclog_t *log = bl_doclog_open(logdir);
+    sqlite3_stmt *st = NULL;
+    if (!log || sqlite3_prepare_v2(bl_store_db(store),
+                                   "SELECT doc_seg, doc_off, doc_len FROM jobs WHERE doc_seg > 0"
+                                   " AND doc_state = 2 AND state < 7",
+                                   -1, &st, NULL) != SQLITE_OK) {
+        (*failed)++;
+        bl_doclog_close(log);
+        return;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        bl_doclog_ref_t ref = {(uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                               sqlite3_column_int64(st, 2)};
+        bl_spool_reader_t *r = bl_doclog_reader(log, next, &ref);
+        if (r) {
+            bl_spool_reader_delete(r); // rewrapped by an earlier, interrupted run
+            (*already)++;
+        } else if (bl_doclog_rewrap(log, old, next, &ref)) {
+            (*done)++;
+        } else {
+            (*failed)++;
+        }
+    }
+    sqlite3_finalize(st);
+    // The new wraps must be durable before the old key goes.
+    if (!bl_doclog_sync(log))
+        (*failed)++;
+    bl_doclog_close(log);
+}
+
 static int key_rotate(const bl_config_t *c)
 {
     int lock = lock_offline(c);
@@ -373,6 +427,8 @@ static int key_rotate(const bl_config_t *c)
     bl_store_t *dstore = d ? bl_store_open(db, NULL) : NULL;
     if (d && !dstore)
         failed++;
+    if (dstore)
+        rewrap_log(c, dstore, old, next, &done, &already, &failed);
     if (dstore && bl_store_begin(dstore)) {
         sqlite3 *sdb = bl_store_db(dstore);
         sqlite3_stmt *sel = NULL, *up = NULL;

@@ -1,0 +1,551 @@
+// The document log: small encrypted documents one after another in segment files.
+// Licensed under the Apache License, Version 2.0.
+//
+// Why: a document that rides in SQLite is written twice (WAL, then checkpoint) and costs
+// dozens of page writes; one file per document costs a file sync and a directory sync each.
+// Here every document finished in a loop pass is one pwrite() at the end of the current
+// segment, and the segment is synced once, before the WAL that records where the documents
+// lie. Only documents up to BL_INLINE_DOCUMENT_MAX come here; larger ones stream into files
+// of their own.
+//
+// Writes leave the loop: an append only reserves its place and keeps the encrypted bytes;
+// bl_doclog_flush() hands this pass's writes, shreds and syncs to the store's sync thread,
+// which does them in order before it syncs the WAL (store.c). A document is read only after
+// its job's commit is durable, so never before its bytes are on disk. Offline tools, which
+// have no sync thread, write with bl_doclog_sync().
+//
+// Layout: DIR/NNNNNNNN.seg (decimal segment number, 8 digits), each a sequence of documents in
+// the spool format (spool.c), back to back from offset 0. Jobs record (segment, offset,
+// length). A new segment starts when the current one would pass BL_DOCLOG_SEGMENT_MAX, and
+// after every start (a segment is never appended to by two runs of the daemon).
+//
+// Shredding: a document's key is destroyed in place (bl_spool_shred_at): the framing stays, so
+// a segment can always be walked. A segment whose documents are all shredded is synced and
+// removed. A crash can leave documents whose key survived: ones appended in a pass that never
+// committed, and ones whose shredding was not yet on disk when the commit that ended their job
+// was. bl_doclog_recover() walks every segment at start-up and shreds every document that no
+// job needs, so neither kind outlives the next start.
+#include "server/doclog.h"
+
+#include "server/log.h"
+#include "server/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct segment {
+    uint32_t seq;
+    int fd;        // -1 until needed
+    int64_t size;  // bytes written or reserved (the current segment), or the file's size
+    size_t live;   // documents jobs still need (counted by bl_doclog_recover())
+    bool dirty;    // written since the last sync
+    bool retiring; // no live document left: removed once its shredding is durable
+} segment_t;
+
+// A write not yet handed on: an appended document, or the shredding bytes of one.
+typedef struct op {
+    uint32_t seq;
+    int64_t off;
+    uint8_t *buf;
+    size_t len;
+} op_t;
+
+struct bl_doclog {
+    char *dir;
+    int dir_fd;
+    bool dir_dirty;  // a segment was created since the last sync
+    bool tracking;   // live counts are known (after bl_doclog_recover())
+    segment_t *segs; // sorted by seq
+    size_t num_segs, cap_segs;
+    uint32_t next_seq;
+    uint32_t cur; // seq of the segment appended to, 0 = none yet
+    op_t *ops;    // in order
+    size_t num_ops, cap_ops;
+};
+
+static void seg_path(const bl_doclog_t *log, uint32_t seq, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%08u.seg", log->dir, seq);
+}
+
+// The segment number of a file name "NNNNNNNN.seg", or 0.
+static uint32_t parse_name(const char *name)
+{
+    if (strlen(name) != 12 || strcmp(name + 8, ".seg") != 0)
+        return 0;
+    uint32_t seq = 0;
+    for (int i = 0; i < 8; i++) {
+        if (name[i] < '0' || name[i] > '9')
+            return 0;
+        seq = seq * 10 + (uint32_t)(name[i] - '0');
+    }
+    return seq;
+}
+
+static segment_t *seg_find(bl_doclog_t *log, uint32_t seq)
+{
+    size_t lo = 0, hi = log->num_segs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (log->segs[mid].seq < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < log->num_segs && log->segs[lo].seq == seq ? &log->segs[lo] : NULL;
+}
+
+// Adds a segment to the table (kept sorted); NULL when out of memory.
+static segment_t *seg_add(bl_doclog_t *log, uint32_t seq)
+{
+    if (log->num_segs == log->cap_segs) {
+        size_t cap = log->cap_segs ? log->cap_segs * 2 : 16;
+        segment_t *s = realloc(log->segs, cap * sizeof(*s));
+        if (!s) {
+            bl_log(BL_LOG_ERROR, "doclog: out of memory");
+            return NULL;
+        }
+        log->segs = s;
+        log->cap_segs = cap;
+    }
+    size_t i = log->num_segs;
+    while (i > 0 && log->segs[i - 1].seq > seq) {
+        log->segs[i] = log->segs[i - 1];
+        i--;
+    }
+    log->segs[i] = (segment_t){.seq = seq, .fd = -1};
+    log->num_segs++;
+    if (seq >= log->next_seq)
+        log->next_seq = seq + 1;
+    return &log->segs[i];
+}
+
+static void seg_remove(bl_doclog_t *log, segment_t *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    size_t i = (size_t)(s - log->segs);
+    memmove(&log->segs[i], &log->segs[i + 1], (log->num_segs - i - 1) * sizeof(*s));
+    log->num_segs--;
+}
+
+// Opens a known segment's file when it is not open yet.
+static bool seg_open(bl_doclog_t *log, segment_t *s)
+{
+    if (s->fd >= 0)
+        return true;
+    char path[1100];
+    seg_path(log, s->seq, path, sizeof(path));
+    s->fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (s->fd < 0 || fstat(s->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        bl_log(BL_LOG_ERROR, "doclog: cannot open %s: %s", path,
+               s->fd < 0 ? strerror(errno) : "not a regular file");
+        if (s->fd >= 0)
+            close(s->fd);
+        s->fd = -1;
+        return false;
+    }
+    s->size = st.st_size;
+    return true;
+}
+
+// Lists the segment files of the directory into the table.
+static bool scan_dir(bl_doclog_t *log)
+{
+    DIR *d = opendir(log->dir);
+    if (!d) {
+        bl_log(BL_LOG_ERROR, "doclog: cannot read %s: %s", log->dir, strerror(errno));
+        return false;
+    }
+    struct dirent *de;
+    bool ok = true;
+    while (ok && (de = readdir(d)) != NULL) {
+        uint32_t seq = parse_name(de->d_name);
+        if (seq && !seg_find(log, seq))
+            ok = seg_add(log, seq) != NULL;
+    }
+    closedir(d);
+    return ok;
+}
+
+bl_doclog_t *bl_doclog_open(const char *dir)
+{
+    bl_doclog_t *log = calloc(1, sizeof(*log));
+    if (!log || !(log->dir = strdup(dir))) {
+        bl_log(BL_LOG_ERROR, "doclog: out of memory");
+        free(log);
+        return NULL;
+    }
+    log->next_seq = 1;
+    log->dir_fd = -1;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        bl_log(BL_LOG_ERROR, "doclog: cannot create %s: %s", dir, strerror(errno));
+        bl_doclog_close(log);
+        return NULL;
+    }
+    log->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (log->dir_fd < 0) {
+        bl_log(BL_LOG_ERROR, "doclog: cannot open %s: %s", dir, strerror(errno));
+        bl_doclog_close(log);
+        return NULL;
+    }
+    if (!scan_dir(log)) {
+        bl_doclog_close(log);
+        return NULL;
+    }
+    return log;
+}
+
+void bl_doclog_close(bl_doclog_t *log)
+{
+    if (!log)
+        return;
+    bl_doclog_sync(log);
+    for (size_t i = 0; i < log->num_segs; i++) {
+        if (log->segs[i].fd >= 0)
+            close(log->segs[i].fd);
+    }
+    // A segment that was started but never written to goes.
+    segment_t *cur = log->cur ? seg_find(log, log->cur) : NULL;
+    if (cur && cur->size == 0) {
+        char path[1100];
+        seg_path(log, cur->seq, path, sizeof(path));
+        unlink(path);
+    }
+    if (log->dir_fd >= 0)
+        close(log->dir_fd);
+    free(log->ops);
+    free(log->segs);
+    free(log->dir);
+    free(log);
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+    const bl_doclog_ref_t *x = a, *y = b;
+    if (x->seg != y->seg)
+        return x->seg < y->seg ? -1 : 1;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static const bl_doclog_ref_t *live_find(const bl_doclog_ref_t *live, size_t n, uint32_t seg,
+                                        int64_t off)
+{
+    bl_doclog_ref_t key = {seg, off, 0};
+    return bsearch(&key, live, n, sizeof(*live), cmp_ref);
+}
+
+// Walks one segment: counts its live documents and shreds every other one with a key.
+static bool recover_segment(bl_doclog_t *log, segment_t *s, const bl_doclog_ref_t *live,
+                            size_t num_live, size_t *shredded)
+{
+    if (!seg_open(log, s))
+        return false;
+    int64_t off = 0;
+    size_t shred_here = 0;
+    bl_spool_entry_t e;
+    while (off < s->size && bl_spool_entry_walk(s->fd, off, s->size, &e)) {
+        const bl_doclog_ref_t *r = live_find(live, num_live, s->seq, off);
+        if (r && !e.shredded) {
+            s->live++;
+            if (!e.complete || e.len != r->len)
+                bl_log(BL_LOG_ERROR,
+                       "doclog: the document at %u:%lld is damaged (%lld bytes of"
+                       " %lld); its job will fail",
+                       s->seq, (long long)off, (long long)e.len, (long long)r->len);
+        } else if (!e.shredded) {
+            if (!bl_spool_shred_at(s->fd, off, s->size))
+                return false;
+            shred_here++;
+        }
+        off += e.len;
+        if (!e.complete)
+            break;
+    }
+    if (off < s->size)
+        bl_log(BL_LOG_WARN,
+               "doclog: segment %u has %lld bytes that are not a document after"
+               " offset %lld (a write cut by a crash)",
+               s->seq, (long long)(s->size - off), (long long)off);
+    if (shred_here && fdatasync(s->fd) != 0) {
+        bl_log(BL_LOG_ERROR, "doclog: cannot sync segment %u: %s", s->seq, strerror(errno));
+        return false;
+    }
+    *shredded += shred_here;
+    return true;
+}
+
+bool bl_doclog_recover(bl_doclog_t *log, bl_doclog_ref_t *live, size_t num_live, size_t *shredded)
+{
+    *shredded = 0;
+    qsort(live, num_live, sizeof(*live), cmp_ref);
+    for (size_t i = 0; i < num_live; i++) {
+        if (!seg_find(log, live[i].seg))
+            bl_log(BL_LOG_ERROR,
+                   "doclog: segment %u of a spooled document is missing; its job"
+                   " will fail",
+                   live[i].seg);
+    }
+    for (size_t i = 0; i < log->num_segs;) {
+        segment_t *s = &log->segs[i];
+        if (!recover_segment(log, s, live, num_live, shredded))
+            return false;
+        if (s->live) {
+            i++;
+            continue;
+        }
+        char path[1100];
+        seg_path(log, s->seq, path, sizeof(path));
+        if (unlink(path) != 0)
+            bl_log(BL_LOG_WARN, "doclog: cannot remove %s: %s", path, strerror(errno));
+        seg_remove(log, s);
+    }
+    log->tracking = true;
+    log->cur = 0; // the next append starts a new segment
+    return true;
+}
+
+// Removes a finished segment without live documents (its shredding is on disk by now).
+static void seg_retire(bl_doclog_t *log, segment_t *s)
+{
+    char path[1100];
+    seg_path(log, s->seq, path, sizeof(path));
+    if (unlink(path) != 0)
+        bl_log(BL_LOG_WARN, "doclog: cannot remove %s: %s", path, strerror(errno));
+    seg_remove(log, s);
+}
+
+static bool push_op(bl_doclog_t *log, op_t op)
+{
+    if (log->num_ops == log->cap_ops) {
+        size_t cap = log->cap_ops ? log->cap_ops * 2 : 64;
+        op_t *p = realloc(log->ops, cap * sizeof(*p));
+        if (!p) {
+            bl_log(BL_LOG_ERROR, "doclog: out of memory");
+            return false;
+        }
+        log->ops = p;
+        log->cap_ops = cap;
+    }
+    log->ops[log->num_ops++] = op;
+    return true;
+}
+
+// The segment to append len bytes to: the current one, or a new one.
+static segment_t *seg_for_append(bl_doclog_t *log, size_t len)
+{
+    segment_t *s = log->cur ? seg_find(log, log->cur) : NULL;
+    if (s && (s->size == 0 || s->size + (int64_t)len <= BL_DOCLOG_SEGMENT_MAX))
+        return s;
+    uint32_t seq = log->next_seq;
+    char path[1100];
+    seg_path(log, seq, path, sizeof(path));
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int err = errno;
+        bl_log(BL_LOG_ERROR, "doclog: cannot create %s: %s", path, strerror(err));
+        errno = err;
+        return NULL;
+    }
+    // The previous segment is finished: it goes once nothing in it is live.
+    if (s && log->tracking && s->live == 0)
+        s->retiring = true;
+    s = seg_add(log, seq);
+    if (!s) {
+        close(fd);
+        unlink(path);
+        errno = ENOMEM;
+        return NULL;
+    }
+    s->fd = fd;
+    log->cur = seq;
+    log->dir_dirty = true;
+    return s;
+}
+
+bool bl_doclog_append(bl_doclog_t *log, uint8_t *data, size_t len, bl_doclog_ref_t *ref)
+{
+    segment_t *s = seg_for_append(log, len);
+    if (!s || !push_op(log, (op_t){s->seq, s->size, data, len})) {
+        free(data);
+        return false;
+    }
+    *ref = (bl_doclog_ref_t){s->seq, s->size, (int64_t)len};
+    s->size += (int64_t)len;
+    s->live++;
+    return true;
+}
+
+// The bytes that shred a document in place from its flags on (bl_spool_shred_at's layout): its
+// write, if still waiting here, is changed instead.
+static bool shred_op(bl_doclog_t *log, const bl_doclog_ref_t *ref)
+{
+    for (size_t i = log->num_ops; i-- > 0;) {
+        op_t *op = &log->ops[i];
+        if (op->seq == ref->seg && op->off == ref->off && op->len >= BL_SPOOL_HEADER_SIZE)
+            return bl_spool_shred_buffer(op->buf, op->len);
+    }
+    uint8_t *buf = malloc(BL_SPOOL_HEADER_SIZE);
+    if (!buf || !bl_spool_shred_bytes(buf)) {
+        free(buf);
+        return false;
+    }
+    // Bytes 10.. of the header: flags, segment size, nonce prefix, wrapped key, tag.
+    memmove(buf, buf + 10, BL_SPOOL_HEADER_SIZE - 10);
+    if (!push_op(log, (op_t){ref->seg, ref->off + 10, buf, BL_SPOOL_HEADER_SIZE - 10})) {
+        free(buf);
+        return false;
+    }
+    return true;
+}
+
+bool bl_doclog_shred(bl_doclog_t *log, const bl_doclog_ref_t *ref)
+{
+    segment_t *s = seg_find(log, ref->seg);
+    if (!s) {
+        bl_log(BL_LOG_ERROR, "doclog: no segment %u to shred in", ref->seg);
+        return false;
+    }
+    if (ref->len < BL_SPOOL_HEADER_SIZE || !shred_op(log, ref))
+        return false;
+    if (log->tracking && s->live > 0 && --s->live == 0 && s->seq != log->cur)
+        s->retiring = true;
+    return true;
+}
+
+bl_spool_reader_t *bl_doclog_reader(bl_doclog_t *log, const bl_kek_t *kek,
+                                    const bl_doclog_ref_t *ref)
+{
+    char path[1100];
+    seg_path(log, ref->seg, path, sizeof(path));
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        bl_log(BL_LOG_ERROR, "doclog: cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    return bl_spool_reader_create_range(kek, fd, ref->off, ref->len);
+}
+
+bool bl_doclog_rewrap(bl_doclog_t *log, const bl_kek_t *old_kek, const bl_kek_t *new_kek,
+                      const bl_doclog_ref_t *ref)
+{
+    segment_t *s = seg_find(log, ref->seg);
+    char what[64];
+    snprintf(what, sizeof(what), "document %u:%lld", ref->seg, (long long)ref->off);
+    if (!s || !seg_open(log, s)) {
+        bl_log(BL_LOG_ERROR, "doclog: %s: its segment is missing", what);
+        return false;
+    }
+    if (!bl_spool_rewrap_at(old_kek, new_kek, s->fd, ref->off, what))
+        return false;
+    s->dirty = true;
+    return true;
+}
+
+typedef struct retire_ctx {
+    bl_doclog_t *log;
+    uint32_t seq;
+} retire_ctx_t;
+
+static void on_retire_durable(void *arg, bool ok)
+{
+    retire_ctx_t *r = arg;
+    segment_t *s = seg_find(r->log, r->seq);
+    if (s && ok)
+        seg_retire(r->log, s);
+    else if (s)
+        s->retiring = true; // try again after the next durable commit
+    free(r);
+}
+
+void bl_doclog_flush(bl_doclog_t *log, bl_store_t *store)
+{
+    // Writes in order; each with a descriptor of its own (the store closes them).
+    size_t done = 0;
+    for (; done < log->num_ops; done++) {
+        op_t *op = &log->ops[done];
+        segment_t *s = seg_find(log, op->seq);
+        int fd = s && seg_open(log, s) ? dup(s->fd) : -1;
+        if (fd < 0) {
+            bl_log(BL_LOG_ERROR, "doclog: segment %u: %s", op->seq, strerror(errno));
+            free(op->buf);
+            continue;
+        }
+        bl_store_sync_write(store, fd, op->off, op->buf, op->len);
+        s->dirty = true;
+    }
+    log->num_ops = 0;
+    for (size_t i = 0; i < log->num_segs; i++) {
+        segment_t *s = &log->segs[i];
+        int fd = s->dirty ? dup(s->fd) : -1;
+        if (fd >= 0) {
+            bl_store_sync_fd(store, fd);
+            s->dirty = false;
+        }
+        retire_ctx_t *r = s->retiring ? malloc(sizeof(*r)) : NULL;
+        if (r) {
+            // Removed once this commit, with the shredding in it, is durable.
+            *r = (retire_ctx_t){log, s->seq};
+            s->retiring = false;
+            bl_store_after_commit(store, on_retire_durable, r);
+        }
+    }
+    int fd = log->dir_dirty ? dup(log->dir_fd) : -1;
+    if (fd >= 0) {
+        bl_store_sync_fd(store, fd);
+        log->dir_dirty = false;
+    }
+}
+
+bool bl_doclog_sync(bl_doclog_t *log)
+{
+    bool ok = true;
+    for (size_t i = 0; i < log->num_ops; i++) {
+        op_t *op = &log->ops[i];
+        segment_t *s = seg_find(log, op->seq);
+        size_t done = 0;
+        while (s && seg_open(log, s) && done < op->len) {
+            ssize_t n = pwrite(s->fd, op->buf + done, op->len - done, op->off + (off_t)done);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            done += (size_t)n;
+        }
+        if (done < op->len) {
+            bl_log(BL_LOG_ERROR, "doclog: cannot write segment %u: %s", op->seq, strerror(errno));
+            ok = false;
+        }
+        if (s)
+            s->dirty = true;
+        free(op->buf);
+    }
+    log->num_ops = 0;
+    for (size_t i = 0; i < log->num_segs; i++) {
+        segment_t *s = &log->segs[i];
+        if (s->dirty && s->fd >= 0 && fdatasync(s->fd) != 0) {
+            bl_log(BL_LOG_ERROR, "doclog: cannot sync segment %u: %s", s->seq, strerror(errno));
+            ok = false;
+        }
+        s->dirty = false;
+    }
+    if (log->dir_dirty && fsync(log->dir_fd) != 0) {
+        bl_log(BL_LOG_ERROR, "doclog: cannot sync %s: %s", log->dir, strerror(errno));
+        ok = false;
+    }
+    log->dir_dirty = false;
+    for (size_t i = 0; ok && i < log->num_segs;) {
+        if (log->segs[i].retiring)
+            seg_retire(log, &log->segs[i]);
+        else
+            i++;
+    }
+    return ok;
+}
