@@ -4,7 +4,9 @@
 // Input: one mode byte, then bytes. Mode bit 0 clear: the bytes are a whole spool file. Bit 0
 // set: the bytes follow a valid header made at start-up (so the segment parser runs with a real
 // key). Bits 1-2 pick the read sizes. The KEK is fixed (32 x 0x42), so seed files written with
-// it (tests/fuzz/spool/) decrypt fully.
+// it (tests/fuzz/spool/) decrypt fully. Every input is also walked as a segment of the
+// document log (bl_spool_entry_walk, as start-up recovery does) and its documents are read
+// through byte-range readers.
 #include "server/spool.h"
 
 #include "server/log.h"
@@ -72,11 +74,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ok = ok && (size == 0 || write(fd, data, size) == (ssize_t)size) && lseek(fd, 0, SEEK_SET) == 0;
     if (!ok)
         abort();
+    static uint8_t buf[70000];
+    const size_t *sizes = read_sizes[(mode >> 1) & 3];
+    // The document log's view: documents back to back, each read within its own range.
+    off_t end = lseek(fd, 0, SEEK_END), off = 0;
+    bl_spool_entry_t e;
+    while (off < end && bl_spool_entry_walk(fd, off, end, &e)) {
+        if (e.len <= 0 || e.len > end - off)
+            abort(); // the walk must never step backwards or past the end
+        int dfd = dup(fd);
+        bl_spool_reader_t *r = dfd >= 0 ? bl_spool_reader_create_range(fuzz_kek, dfd, off, e.len)
+                                        : NULL;
+        while (r && bl_spool_reader_read(r, buf, sizeof(buf)) > 0)
+            ;
+        bl_spool_reader_delete(r);
+        off += e.len;
+        if (!e.complete)
+            break;
+    }
+    lseek(fd, 0, SEEK_SET);
     bl_spool_reader_t *r = bl_spool_reader_create_fd(fuzz_kek, fd);
     if (!r)
         return 0;
-    static uint8_t buf[70000];
-    const size_t *sizes = read_sizes[(mode >> 1) & 3];
     for (int i = 0;; i++) {
         ssize_t n = bl_spool_reader_read(r, buf, sizes[i % 3]);
         if (n <= 0)
