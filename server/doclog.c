@@ -239,7 +239,7 @@ static const bl_doclog_ref_t *live_find(const bl_doclog_ref_t *live, size_t n, u
                                         int64_t off)
 {
     bl_doclog_ref_t key = {seg, off, 0};
-    return bsearch(&key, live, n, sizeof(*live), cmp_ref);
+    return n ? bsearch(&key, live, n, sizeof(*live), cmp_ref) : NULL;
 }
 
 // Walks one segment: counts its live documents and shreds every other one with a key.
@@ -285,7 +285,8 @@ static bool recover_segment(bl_doclog_t *log, segment_t *s, const bl_doclog_ref_
 bool bl_doclog_recover(bl_doclog_t *log, bl_doclog_ref_t *live, size_t num_live, size_t *shredded)
 {
     *shredded = 0;
-    qsort(live, num_live, sizeof(*live), cmp_ref);
+    if (num_live)
+        qsort(live, num_live, sizeof(*live), cmp_ref);
     for (size_t i = 0; i < num_live; i++) {
         if (!seg_find(log, live[i].seg))
             bl_log(BL_LOG_ERROR,

@@ -7,7 +7,9 @@
 //
 //   ippload [-c CLIENTS] [-n REQUESTS] [-o OP] [-f FILE] [-j JOB-ID] [-l LIMIT] [-w WHICH] URI
 //   OP: print (Print-Job of FILE), create-cancel (Create-Job + Cancel-Job: a finished job
-//   without a document), print-cancel (Print-Job + Cancel-Job), get-jobs, get-job
+//   without a document), print-cancel (Print-Job + Cancel-Job), print-wait (Print-Job, then
+//   Get-Job-Attributes every 5 ms on the same connection until the job ended: the
+//   submit-to-completed time; it fails unless the job completed), get-jobs, get-job
 //   (Get-Job-Attributes of JOB-ID), get-printer, get-printers (CUPS-Get-Printers).
 #include <cups/cups.h>
 #include <errno.h>
@@ -104,11 +106,37 @@ static bool do_call(http_t *http, ipp_t *req, const char *resource, int *job_id)
     return ok;
 }
 
+// Polls job-state until the job ends; true when it completed.
+static bool wait_completed(const load_t *l, http_t *http, int id)
+{
+    for (int i = 0; i < 120000; i++) {
+        ipp_t *req = new_request(l, IPP_OP_GET_JOB_ATTRIBUTES);
+        ippAddInteger(req, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "job-id", id);
+        ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", NULL,
+                     "job-state");
+        ipp_t *resp = cupsDoRequest(http, req, l->resource);
+        ipp_attribute_t *a = resp ? ippFindAttribute(resp, "job-state", IPP_TAG_ENUM) : NULL;
+        int state = a ? ippGetInteger(a, 0) : 0;
+        ippDelete(resp);
+        if (state == IPP_JSTATE_COMPLETED)
+            return true;
+        if (state == 0 || state >= IPP_JSTATE_CANCELED)
+            return false;
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
 static bool do_one(const load_t *l, http_t *http)
 {
     const char *op = l->op;
     if (!strcmp(op, "print"))
         return do_print(l, http);
+    if (!strcmp(op, "print-wait")) {
+        int id = print_job_id(l, http);
+        return id > 0 && wait_completed(l, http, id);
+    }
     if (!strcmp(op, "create-cancel")) {
         int id = 0;
         if (!do_call(http, new_request(l, IPP_OP_CREATE_JOB), l->resource, &id) || id <= 0)
