@@ -5,6 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 // Strips qpdf's "qpdf: /dev/fd/3: " / "WARNING: /dev/fd/3: " prefixes from a message.
@@ -73,7 +77,43 @@ long bl_pdf_count_pages(int doc_fd)
     return n;
 }
 
-bool bl_pdf_rewrite(int doc_fd, const char *page_spec, int out_fd)
+pid_t bl_pdf_count_pages_start(int doc_fd)
+{
+    pid_t pid = fork();
+    if (pid != 0) {
+        if (pid < 0)
+            bl_drv_msg("ERROR", "cannot start the page count: %s", strerror(errno));
+        return pid;
+    }
+    // The child: it must not hold the next stage's input open.
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null >= 0)
+        dup2(null, STDOUT_FILENO);
+    long n = bl_pdf_count_pages(doc_fd);
+    if (n < 0)
+        _exit(1);
+    bl_drv_msg("PAGE", "total %ld", n);
+    _exit(0);
+}
+
+bool bl_pdf_count_pages_wait(pid_t pid)
+{
+    int status = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, bl_drv_terminated ? 0 : WNOHANG);
+        if (r == pid)
+            break;
+        if (r < 0 && errno != EINTR)
+            return false;
+        if (bl_drv_terminated)
+            kill(pid, SIGKILL);
+        else if (r == 0)
+            poll(NULL, 0, 5);
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+bool bl_pdf_rewrite(int doc_fd, const char *page_spec, int out_fd, char *err, size_t errlen)
 {
     const char *argv[12];
     int n = 0;
@@ -92,8 +132,13 @@ bool bl_pdf_rewrite(int doc_fd, const char *page_spec, int out_fd)
     int rc = bl_exec_run(&ex);
     if (rc == 0 || rc == 3)
         return true;
+    char text[600] = "";
     if (rc > 0)
-        bl_drv_msg("ERROR", "the document is not a valid PDF (%s)",
-                   ex.first_error[0] ? strip_prefix(ex.first_error) : "qpdf failed");
+        snprintf(text, sizeof(text), "the document is not a valid PDF (%s)",
+                 ex.first_error[0] ? strip_prefix(ex.first_error) : "qpdf failed");
+    if (err)
+        snprintf(err, errlen, "%s", text);
+    else if (text[0])
+        bl_drv_msg("ERROR", "%s", text);
     return false;
 }

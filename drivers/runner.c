@@ -31,6 +31,7 @@
 
 typedef struct stage_io {
     pid_t pid;
+    bool launched; // started by the launcher (runs as another user)
     bool exited;
     int status;
     int err_fd; // stderr read end
@@ -76,11 +77,11 @@ static void drop_event(struct event **ev)
     *ev = NULL;
 }
 
-// Signals a stage's process group: directly, or through the launcher when the stages run as
-// other users (blattd without root).
-static void kill_group(pid_t pgid, int sig)
+// Signals a stage's process group: through the launcher when the launcher started it (it runs
+// as another user), else directly.
+static void kill_group(pid_t pgid, int sig, bool launched)
 {
-    if (bl_launcher_active())
+    if (launched)
         bl_launcher_kill(pgid, sig);
     else
         kill(-pgid, sig);
@@ -90,7 +91,7 @@ static void signal_all(bl_runner_t *r, int sig)
 {
     for (size_t i = 0; i < r->n; i++) {
         if (r->st[i].pid > 0 && !r->st[i].exited)
-            kill_group(r->st[i].pid, sig);
+            kill_group(r->st[i].pid, sig, r->st[i].launched);
     }
 }
 
@@ -330,7 +331,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         // Drain time is over: stop waiting for pipes held by strays.
         for (size_t i = 0; i < r->n; i++) {
             if (r->st[i].err_fd >= 0)
-                kill_group(r->st[i].pid, SIGKILL);
+                kill_group(r->st[i].pid, SIGKILL, r->st[i].launched);
             drop_event(&r->st[i].err_ev);
             close_fd(&r->st[i].err_fd);
         }
@@ -428,7 +429,8 @@ static bool spawn_stage(bl_runner_t *r, size_t i, const bl_stage_t *stage, int i
         close(out);
         return false;
     }
-    if (bl_launcher_active()) {
+    if (bl_launcher_active() && stage->sandboxed) {
+        r->st[i].launched = true;
         pid_t pid = bl_launcher_spawn(stage->path, stage->argv, stage->envp, cwd, in, out, errp[1]);
         int e = errno;
         close(in);

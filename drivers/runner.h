@@ -19,6 +19,9 @@ typedef struct bl_stage {
     const char *path;
     char **argv;
     char **envp;
+    // path is blatt-exec around the real program: when blattd gave up root, the launcher
+    // starts it (as root, for the uid change). Other stages (Sandbox No) blattd starts itself.
+    bool sandboxed;
 } bl_stage_t;
 
 typedef struct bl_runner_result {

@@ -416,6 +416,7 @@ static void set_stage(pipeline_t *pl, bl_stage_t *stage, size_t i, const char *d
     stage->path = pl->paths[i];
     stage->argv = pl->argv[i];
     stage->envp = pl->envp[i];
+    stage->sandboxed = false;
 }
 
 // Puts stage i inside the sandbox (blatt-exec, drivers/sandbox.h): filters get no network at
@@ -434,6 +435,7 @@ static bool sandbox_stage(pipeline_t *pl, bl_stage_t *stage, size_t i, bool back
         return false;
     stage->path = pl->helper;
     stage->argv = pl->sb_argv[i];
+    stage->sandboxed = true;
     return true;
 }
 

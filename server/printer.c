@@ -309,7 +309,7 @@ void bl_printer_probe(bl_printer_t *p)
     snprintf(path, sizeof(path), "%s/probe", p->sys->config->helper_dir);
     char *argv[] = {"probe", (char *)p->conf->device_uri, NULL};
     char *envp[] = {"PATH=/usr/bin:/bin", "LANG=C", NULL};
-    bl_stage_t stage = {path, argv, envp};
+    bl_stage_t stage = {path, argv, envp, false};
     // The probe talks to the device like a backend, in the same sandbox.
     char helper[1024], *sb_argv[BL_SANDBOX_MAX_ARGS], sb_buf[256];
     if (p->sys->config->sandbox) {
@@ -320,6 +320,7 @@ void bl_printer_probe(bl_printer_t *p)
                             sizeof(sb_buf))) {
             stage.path = helper;
             stage.argv = sb_argv;
+            stage.sandboxed = true;
         }
     }
     static const bl_runner_callbacks_t cb = {probe_feed, probe_output, probe_status, probe_done};

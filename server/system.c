@@ -25,6 +25,7 @@
 #include <event2/event.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,24 +270,32 @@ static bool open_state(bl_system_t *sys)
     return ok;
 }
 
-// A file queue's directory as root with the sandbox: the backends of all jobs (each its own
-// uid, one shared group) may create files there (sticky: nobody removes another's); the files
-// themselves are 0600, so no job reads another's output.
+// A file queue's directory as root: whoever runs the backends may create files there (sticky:
+// nobody removes another's; the files themselves are 0600, so no job reads another's output).
+// With the sandbox that is the shared group of all jobs' backends (each job has a uid of its
+// own); without it, blattd's User, which then starts the backends itself.
 static void prepare_file_queue(const bl_system_t *sys, const char *dir)
 {
     const bl_config_t *c = sys->config;
     struct stat st;
-    if (!c->sandbox || geteuid() != 0 || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+    if (geteuid() != 0 || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return;
+    gid_t gid = (gid_t)c->sandbox_uid_base;
+    if (!c->sandbox) {
+        const struct passwd *pw = c->user && *c->user ? getpwnam(c->user) : NULL;
+        if (!pw || pw->pw_uid == 0)
+            return; // blattd stays root: it can write anywhere
+        gid = pw->pw_gid;
+    }
     mode_t want = (st.st_mode & 07777) | S_ISVTX | S_IRGRP | S_IWGRP | S_IXGRP;
-    if (st.st_gid == (gid_t)c->sandbox_uid_base && (st.st_mode & 07777) == want)
+    if (st.st_gid == gid && (st.st_mode & 07777) == want)
         return;
-    if (chown(dir, (uid_t)-1, (gid_t)c->sandbox_uid_base) != 0 || chmod(dir, want) != 0)
-        bl_log(BL_LOG_WARN, "file queue %s: cannot open it to the sandbox group: %s", dir,
+    if (chown(dir, (uid_t)-1, gid) != 0 || chmod(dir, want) != 0)
+        bl_log(BL_LOG_WARN, "file queue %s: cannot open it to group %u: %s", dir, (unsigned)gid,
                strerror(errno));
     else
-        bl_log(BL_LOG_INFO, "file queue %s: group %d may now write there (mode %04o)", dir,
-               c->sandbox_uid_base, (unsigned)want);
+        bl_log(BL_LOG_INFO, "file queue %s: group %u may now write there (mode %04o)", dir,
+               (unsigned)gid, (unsigned)want);
 }
 
 static bool create_printers(bl_system_t *sys)

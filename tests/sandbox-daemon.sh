@@ -304,6 +304,17 @@ write_conf No "User root"
 bl_start_blattd "$W/blattd.conf" "$port"
 root_no=$(measure)
 ok $? "$BN jobs with Sandbox No, User root"
+# Regression: with Sandbox No, a blattd that drops root sent its stages to the launcher, which
+# runs only blatt-exec command lines: the probes were refused, every queue stayed down and jobs
+# waited forever. Now blattd starts them itself, as its User.
+bl_stop_blattd
+write_conf No
+bl_start_blattd "$W/blattd.conf" "$port"
+id=$(submit out application/pdf "$BL_DOCS/onepage-a4.pdf" "unsandboxed")
+bl_wait_for 30 grep -q "job $id: processing -> completed" "$W/blattd.log"
+ok $? "Sandbox No while dropping root: blattd starts the programs itself and the job prints"
+! grep -q "launcher refused" "$W/blattd.log"
+ok $? "and the launcher is not asked to start them"
 diag "sandbox overhead, $BN one-page PDF jobs (pdfcheck + file backend), ms per job (mean median):"
 diag "  Sandbox Yes as configured: $yes"
 diag "  Sandbox Yes, User root:    $root_yes"

@@ -623,11 +623,12 @@ static int poll_job(job_ctx_t *x, int *lost, int *rc)
     return done;
 }
 
-// Follows the device job until it ends: polls from 20 ms growing by half to 1 s. Most devices
-// end a job just after its last byte; a first poll at 100 ms made every job wait ~80 ms more.
+// Follows the device job until it ends: polls from 2 ms growing by half to 1 s (fourteen polls
+// in the first second). Most devices end a job just after its last byte; a first poll at
+// 100 ms made every job wait ~80 ms more, one at 20 ms still ~20 ms.
 static int follow_job(job_ctx_t *x)
 {
-    long delay = 20, since_printer = 0;
+    long delay = 2, since_printer = 0;
     int lost = 0, rc = BL_EXIT_OK;
     while (!bl_drv_terminated) {
         if (poll_job(x, &lost, &rc)) {
@@ -641,7 +642,7 @@ static int follow_job(job_ctx_t *x)
         }
         if (!bl_drv_sleep_ms(delay))
             break;
-        delay = delay * 3 / 2 > 1000 ? 1000 : delay * 3 / 2;
+        delay = delay * 3 / 2 + 1 > 1000 ? 1000 : delay * 3 / 2 + 1;
     }
     return BL_EXIT_FAILED;
 }

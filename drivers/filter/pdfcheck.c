@@ -2,7 +2,8 @@
 // Licensed under the Apache License, Version 2.0.
 //
 // application/pdf -> application/pdf. Options: page-ranges. Prints "PAGE: total N" (pages
-// after selection). A PDF that qpdf cannot read or repair is an ERROR and exit 1.
+// after selection). A PDF that qpdf cannot read or repair is an ERROR and exit 1. Without
+// page-ranges the pages are counted beside the rewrite, so the next stage starts sooner.
 #include "drivers/drv-pdf.h"
 
 #include <unistd.h>
@@ -18,13 +19,24 @@ int main(int argc, char **argv)
     int doc = bl_pdf_open_input(argc, argv, &len);
     if (doc < 0)
         return BL_EXIT_FAILED;
+    const char *ranges = bl_options_find(&opts, "page-ranges");
+    if (!ranges) {
+        // The count's error (it names a password, say) wins over the rewrite's.
+        char err[600] = "";
+        pid_t counter = bl_pdf_count_pages_start(doc);
+        bool written = counter >= 0 && bl_pdf_rewrite(doc, NULL, STDOUT_FILENO, err, sizeof(err));
+        bool counted = counter >= 0 && bl_pdf_count_pages_wait(counter);
+        if (counted && !written && err[0])
+            bl_drv_msg("ERROR", "%s", err);
+        close(doc);
+        return counted && written ? BL_EXIT_OK : BL_EXIT_FAILED;
+    }
     long pages = bl_pdf_count_pages(doc);
     if (pages < 0)
         return BL_EXIT_FAILED;
     char spec[1024];
-    const char *ranges = bl_options_find(&opts, "page-ranges");
     const char *use_spec = NULL;
-    if (ranges) {
+    {
         bl_page_ranges_t pr;
         long selected = -1;
         if (bl_page_ranges_parse(ranges, &pr))
@@ -42,7 +54,7 @@ int main(int argc, char **argv)
         pages = selected;
     }
     bl_drv_msg("PAGE", "total %ld", pages);
-    if (!bl_pdf_rewrite(doc, use_spec, STDOUT_FILENO))
+    if (!bl_pdf_rewrite(doc, use_spec, STDOUT_FILENO, NULL, 0))
         return BL_EXIT_FAILED;
     close(doc);
     return BL_EXIT_OK;

@@ -3,8 +3,9 @@
 //
 // application/pdf -> image/pwg-raster | image/urf (FINAL_CONTENT_TYPE decides). Options:
 // raster-resolution, raster-type, media, sides, print-color-mode. page-ranges is NOT applied
-// here (pdfcheck does it upstream). Prints "PAGE: total N" (qpdf's page count) before
-// rendering. The PDF sits in a sealed memfd that gs reads as /dev/fd/3.
+// here (pdfcheck does it upstream). Prints "PAGE: total N" (qpdf's page count, counted beside
+// Ghostscript: it checks the PDF without delaying the first page). The PDF sits in a sealed
+// memfd that gs reads as /dev/fd/3.
 #include "drivers/drv-pdf.h"
 
 #include <stdio.h>
@@ -136,20 +137,21 @@ int main(int argc, char **argv)
     int doc = bl_pdf_open_input(argc, argv, &len);
     if (doc < 0)
         return BL_EXIT_FAILED;
-    long pages = bl_pdf_count_pages(doc);
-    if (pages < 0)
-        return BL_EXIT_FAILED;
-    bl_drv_msg("PAGE", "total %ld", pages);
     gs_args_t g = {0};
     if (!build_gs_args(&opts, urf, &g))
         return BL_EXIT_FAILED;
+    pid_t counter = bl_pdf_count_pages_start(doc);
+    if (counter < 0)
+        return BL_EXIT_FAILED;
     bl_exec_t ex = {.argv = g.argv, .stdin_fd = -1, .stdout_fd = STDOUT_FILENO, .doc_fd = doc};
     int rc = bl_exec_run(&ex);
+    // A PDF that qpdf cannot read fails the job even when gs rendered something of it.
+    bool counted = bl_pdf_count_pages_wait(counter);
     close(doc);
     if (rc != 0) {
-        if (!bl_drv_terminated)
+        if (!bl_drv_terminated && counted)
             bl_drv_msg("ERROR", "Ghostscript could not render the document (exit %d)", rc);
         return BL_EXIT_FAILED;
     }
-    return BL_EXIT_OK;
+    return counted ? BL_EXIT_OK : BL_EXIT_FAILED;
 }
