@@ -174,7 +174,9 @@ static int supervise(pid_t pid, child_io_t *io, int out_fd, int err_fd)
         if (r < 0 && errno != EINTR)
             return -1;
         stop_if_canceled(pid, &term_at);
-        poll(NULL, 0, 20);
+        // Its pipes are closed: it is on its way out. A 20 ms nap here made every
+        // Ghostscript job 20 ms longer (gs frees its page buffers after closing stdout).
+        poll(NULL, 0, 1);
     }
     if (!bl_drv_terminated && WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE &&
         io->ex->stdout_fd == STDOUT_FILENO)

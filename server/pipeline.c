@@ -512,6 +512,7 @@ void bl_pipeline_start(bl_job_t *job)
     if (!pl || (mkdir(job->tmpdir, 0700) != 0 && errno != EEXIST)) {
         free(pl);
         p->active_job = NULL;
+        bl_job_update_ready(job); // it stays pending: back on the ready list
         bl_log(BL_LOG_ERROR, "job %d: cannot prepare its pipeline", job->id);
         return;
     }

@@ -72,6 +72,7 @@ struct bl_store {
     batch_t waiting;  // committed, waiting for the thread
     batch_t inflight; // the thread's while QUEUED; the loop's again when DONE
     enum { SYNC_IDLE, SYNC_QUEUED, SYNC_DONE } sync_state; // under lock
+    bool thread_busy; // the loop's own view: from kick() until the batch is taken back
     bool stop;
     pthread_t thread;
     bool thread_started;
@@ -324,8 +325,9 @@ static void *sync_main(void *arg)
 // Hands the waiting batch to the thread (the loop; only when the thread has none).
 static void kick(bl_store_t *store)
 {
-    if (store->sync_state != SYNC_IDLE || (!store->waiting.num_cbs && !store->waiting.num_items))
+    if (store->thread_busy || (!store->waiting.num_cbs && !store->waiting.num_items))
         return;
+    store->thread_busy = true;
     pthread_mutex_lock(&store->lock);
     store->inflight = store->waiting;
     store->waiting = (batch_t){0};
@@ -348,6 +350,8 @@ static bool take_done(bl_store_t *store, bool wait, batch_t *done)
         store->sync_state = SYNC_IDLE;
     }
     pthread_mutex_unlock(&store->lock);
+    if (got)
+        store->thread_busy = false;
     return got;
 }
 
@@ -492,7 +496,7 @@ void bl_store_close(bl_store_t *store)
     if (!store)
         return;
     if (store->in_txn || store->pass.num_cbs || store->pass.num_items ||
-        store->sync_state != SYNC_IDLE || store->waiting.num_cbs || store->waiting.num_items)
+        store->thread_busy || store->waiting.num_cbs || store->waiting.num_items)
         bl_store_commit(store);
     stop_async(store);
     for (size_t i = 0; i < STMT_CACHE; i++)
@@ -540,7 +544,7 @@ static void commit_due(bl_store_t *store)
 {
     if (!store->commit_ev)
         return;
-    bool now = store->async && store->sync_state == SYNC_IDLE;
+    bool now = store->async && !store->thread_busy;
     event_active(now ? store->commit_now_ev : store->commit_ev, EV_TIMEOUT, 0);
 }
 
@@ -659,7 +663,7 @@ static void on_commit_due(evutil_socket_t fd, short what, void *arg)
     if (!commit_pass(store, &store->waiting))
         return;
     // Nothing written and nothing on its way to the disk: the callbacks need not wait.
-    if (!wrote && store->sync_state == SYNC_IDLE && !store->waiting.num_items) {
+    if (!wrote && !store->thread_busy && !store->waiting.num_items) {
         batch_finish(&store->waiting, true);
         return;
     }
