@@ -805,11 +805,19 @@ static int up_time(time_t t, time_t boot)
     return t > INT_MAX ? INT_MAX : (int)t;
 }
 
-void bl_printer_attrs_add_state(ipp_t *dst, const bl_queue_state_t *s)
+// Is the state attribute `name` one the client asked for (ra NULL: all of them)?
+static bool state_wanted(ipp_attribute_t *ra, const char *name)
+{
+    return !ra || bl_ipp_ra_has(ra, name) || bl_ipp_ra_has(ra, "all") ||
+           bl_ipp_ra_has(ra, "printer-description");
+}
+
+void bl_printer_attrs_add_state(ipp_t *dst, const bl_queue_state_t *s, ipp_attribute_t *ra)
 {
     int state = s->state >= IPP_PSTATE_IDLE && s->state <= IPP_PSTATE_STOPPED ? s->state
                                                                               : IPP_PSTATE_STOPPED;
-    ippAddInteger(dst, P, IPP_TAG_ENUM, "printer-state", state);
+    if (state_wanted(ra, "printer-state"))
+        ippAddInteger(dst, P, IPP_TAG_ENUM, "printer-state", state);
     const char *reasons[64];
     size_t n = 0;
     for (size_t i = 0; s->reasons && i < s->num_reasons && n < COUNT(reasons); i++) {
@@ -818,7 +826,8 @@ void bl_printer_attrs_add_state(ipp_t *dst, const bl_queue_state_t *s)
     }
     if (n == 0)
         reasons[n++] = "none";
-    add_keywords(dst, "printer-state-reasons", reasons, n);
+    if (state_wanted(ra, "printer-state-reasons"))
+        add_keywords(dst, "printer-state-reasons", reasons, n);
     char msg[256];
     size_t m = 0;
     const char *p = s->message ? s->message : "";
@@ -831,18 +840,29 @@ void bl_printer_attrs_add_state(ipp_t *dst, const bl_queue_state_t *s)
         m -= m > 0;
     }
     msg[m] = '\0';
-    ippAddString(dst, P, IPP_TAG_TEXT, "printer-state-message", NULL, msg);
-    ippAddBoolean(dst, P, "printer-is-accepting-jobs", s->accepting);
-    ippAddInteger(dst, P, IPP_TAG_INTEGER, "queued-job-count",
-                  s->queued_job_count > 0 ? s->queued_job_count : 0);
-    ippAddInteger(dst, P, IPP_TAG_INTEGER, "printer-up-time", up_time(s->now, s->boot_time));
-    ippAddDate(dst, P, "printer-current-time", ippTimeToDate(s->now));
+    if (state_wanted(ra, "printer-state-message"))
+        ippAddString(dst, P, IPP_TAG_TEXT, "printer-state-message", NULL, msg);
+    if (state_wanted(ra, "printer-is-accepting-jobs"))
+        ippAddBoolean(dst, P, "printer-is-accepting-jobs", s->accepting);
+    if (state_wanted(ra, "queued-job-count"))
+        ippAddInteger(dst, P, IPP_TAG_INTEGER, "queued-job-count",
+                      s->queued_job_count > 0 ? s->queued_job_count : 0);
+    if (state_wanted(ra, "printer-up-time"))
+        ippAddInteger(dst, P, IPP_TAG_INTEGER, "printer-up-time", up_time(s->now, s->boot_time));
+    if (state_wanted(ra, "printer-current-time"))
+        ippAddDate(dst, P, "printer-current-time", ippTimeToDate(s->now));
     time_t st = s->state_change_time ? s->state_change_time : s->boot_time;
     time_t ct = s->config_change_time ? s->config_change_time : s->boot_time;
-    ippAddInteger(dst, P, IPP_TAG_INTEGER, "printer-state-change-time", up_time(st, s->boot_time));
-    ippAddDate(dst, P, "printer-state-change-date-time", ippTimeToDate(st));
-    ippAddInteger(dst, P, IPP_TAG_INTEGER, "printer-config-change-time", up_time(ct, s->boot_time));
-    ippAddDate(dst, P, "printer-config-change-date-time", ippTimeToDate(ct));
+    if (state_wanted(ra, "printer-state-change-time"))
+        ippAddInteger(dst, P, IPP_TAG_INTEGER, "printer-state-change-time",
+                      up_time(st, s->boot_time));
+    if (state_wanted(ra, "printer-state-change-date-time"))
+        ippAddDate(dst, P, "printer-state-change-date-time", ippTimeToDate(st));
+    if (state_wanted(ra, "printer-config-change-time"))
+        ippAddInteger(dst, P, IPP_TAG_INTEGER, "printer-config-change-time",
+                      up_time(ct, s->boot_time));
+    if (state_wanted(ra, "printer-config-change-date-time"))
+        ippAddDate(dst, P, "printer-config-change-date-time", ippTimeToDate(ct));
 }
 
 // Job template attributes of a printer: <template>-default/-supported/-ready/-database and the
@@ -881,7 +901,10 @@ static bool is_template(const char *name)
         if (len <= sl || strcmp(name + len - sl, suffixes[i]))
             continue;
         char base[128];
-        snprintf(base, sizeof(base), "%.*s", (int)(len - sl), name);
+        if (len - sl >= sizeof(base))
+            return false;
+        memcpy(base, name, len - sl);
+        base[len - sl] = '\0';
         if (in_list(base, bases, COUNT(bases)))
             return true;
         return i == 1 && !strncmp(base, "media-", 6);
@@ -958,6 +981,8 @@ void bl_ipp_copy_requested(ipp_t *dst, ipp_t *src, ipp_attribute_t *ra)
         bool want;
         if (ra && bl_ipp_ra_has(ra, name))
             want = true; // named explicitly (the only way to get media-col-database)
+        else if (!all && !description && !templates)
+            want = false; // only names were asked for (CUPS-Get-Printers of a thousand queues)
         else if (!strcmp(name, "media-col-database"))
             want = false;
         else if (all)

@@ -47,7 +47,10 @@ typedef struct bl_queue_state {
 // NULL while unknown). Caller owns the result.
 ipp_t *bl_printer_attrs_build(const bl_queue_info_t *q, ipp_t *caps);
 // Adds the dynamic attributes (printer-state, -reasons, -message, times, queued-job-count...).
-void bl_printer_attrs_add_state(ipp_t *dst, const bl_queue_state_t *s);
+// Adds the state attributes that ra asks for (NULL: all) straight to dst: a temporary ipp_t
+// would make libcups free and re-create their names in its global string pool for every queue
+// (CUPS-Get-Printers over 1000 queues spent 36 % of its time there).
+void bl_printer_attrs_add_state(ipp_t *dst, const bl_queue_state_t *s, ipp_attribute_t *ra);
 // Copies the attributes of src that requested-attributes `ra` asks for into dst (printer group).
 // ra NULL means "all" minus media-col-database; group names all, printer-description and
 // job-template expand; media-col-database only when named.

@@ -98,14 +98,12 @@ void bl_ipp_add_printer_attrs(bl_ipp_req_t *req, bl_printer_t *p, ipp_attribute_
         .now = bl_system_now(),
         .message = p->message,
     };
-    ipp_t *dyn = ippNew();
-    bl_printer_attrs_add_state(dyn, &s);
+    bl_printer_attrs_add_state(req->response, &s, ra);
     // The device URI may carry credentials (ipps://user:pass@...): operators and admins only.
     if (bl_ipp_wants(ra, "device-uri", "printer-description", true) && p->conf->device_uri &&
         (req->roles & (BL_ROLE_ADMIN | BL_ROLE_OPERATOR)))
-        ippAddString(dyn, IPP_TAG_PRINTER, IPP_TAG_URI, "device-uri", NULL, p->conf->device_uri);
-    bl_ipp_copy_requested(req->response, dyn, ra);
-    ippDelete(dyn);
+        ippAddString(req->response, IPP_TAG_PRINTER, IPP_TAG_URI, "device-uri", NULL,
+                     p->conf->device_uri);
 }
 
 // requested-attributes must be keywords.

@@ -273,7 +273,7 @@ static ipp_t *describe(const bl_queue_info_t *q, ipp_t *caps)
     ipp_t *attrs = bl_printer_attrs_build(q, caps);
     assert_non_null(attrs);
     bl_queue_state_t s = test_state();
-    bl_printer_attrs_add_state(attrs, &s);
+    bl_printer_attrs_add_state(attrs, &s, NULL);
     return attrs;
 }
 
@@ -539,7 +539,7 @@ static void test_state_attributes(void **state)
     s.accepting = false;
     s.message = "Tray 2\nempty";
     ipp_t *a = ippNew();
-    bl_printer_attrs_add_state(a, &s);
+    bl_printer_attrs_add_state(a, &s, NULL);
     assert_int_equal(ippGetInteger(find(a, "printer-state"), 0), IPP_PSTATE_STOPPED);
     ipp_attribute_t *r = find(a, "printer-state-reasons");
     assert_int_equal(ippGetCount(r), 2);
@@ -562,7 +562,7 @@ static void test_state_attributes(void **state)
     s.state = 42;
     s.config_change_time = 1600000000;
     a = ippNew();
-    bl_printer_attrs_add_state(a, &s);
+    bl_printer_attrs_add_state(a, &s, NULL);
     assert_string_equal(str(a, "printer-state-reasons", 0), "none");
     assert_int_equal(ippGetInteger(find(a, "printer-state"), 0), IPP_PSTATE_STOPPED);
     assert_int_equal(ippGetInteger(find(a, "printer-config-change-time"), 0), 1700000000);

@@ -495,8 +495,8 @@ void bl_store_close(bl_store_t *store)
 {
     if (!store)
         return;
-    if (store->in_txn || store->pass.num_cbs || store->pass.num_items ||
-        store->thread_busy || store->waiting.num_cbs || store->waiting.num_items)
+    if (store->in_txn || store->pass.num_cbs || store->pass.num_items || store->thread_busy ||
+        store->waiting.num_cbs || store->waiting.num_items)
         bl_store_commit(store);
     stop_async(store);
     for (size_t i = 0; i < STMT_CACHE; i++)
