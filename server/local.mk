@@ -18,6 +18,7 @@ server_libblserver_a_SOURCES = \
 	server/store.c server/store.h \
 	server/spool.c server/spool.h \
 	server/doclog.c server/doclog.h \
+	server/random.c server/random.h \
 	server/system.c server/system.h \
 	server/printer.c server/printer.h \
 	server/job.c server/job.h \

@@ -37,6 +37,7 @@
 #include "server/spool.h"
 
 #include "server/log.h"
+#include "server/random.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -404,7 +405,7 @@ static bool header_init(uint8_t *h, uint32_t seg_size)
     put_be16(h + 8, VERSION);
     put_be16(h + 10, 0);
     put_be32(h + 12, seg_size);
-    if (RAND_bytes(h + OFF_PREFIX, PREFIX_LEN) != 1) {
+    if (!bl_random_public(h + OFF_PREFIX, PREFIX_LEN)) {
         bl_log(BL_LOG_ERROR, "spool: no random bytes for a nonce prefix");
         return false;
     }
@@ -434,7 +435,7 @@ static bool header_check(const uint8_t *h, const char *what, uint32_t *seg_size)
 // Wraps dk under kek with a fresh nonce into the header's wrap fields.
 static bool key_wrap(const bl_kek_t *kek, uint8_t *h, const uint8_t *dk)
 {
-    if (RAND_bytes(h + OFF_WRAP_NONCE, NONCE_LEN) != 1) {
+    if (!bl_random_public(h + OFF_WRAP_NONCE, NONCE_LEN)) {
         bl_log(BL_LOG_ERROR, "spool: no random bytes for a wrap nonce");
         return false;
     }

@@ -17,6 +17,7 @@
 #include "server/log.h"
 #include "server/pipeline.h"
 #include "server/printer.h"
+#include "server/random.h"
 #include "server/doclog.h"
 #include "server/spool.h"
 #include "server/store.h"
@@ -43,7 +44,7 @@ void bl_uuid_make(char *buf, size_t len)
 {
     static const char digits[] = "0123456789abcdef";
     unsigned char b[16];
-    if (RAND_bytes(b, sizeof(b)) != 1)
+    if (!bl_random_public(b, sizeof(b)))
         memset(b, 0, sizeof(b));
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;

@@ -3,6 +3,7 @@
 #include "server/spool.h"
 
 #include "server/log.h"
+#include "server/random.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -500,6 +501,23 @@ static void test_writer_abort_and_exclusive(void **state)
     free(data);
 }
 
+// Public random bytes from the buffer: never handed out twice (1000 16-byte values over
+// several refills), and not all zero.
+static void test_random_public_unique(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    static uint8_t v[N][16];
+    for (int i = 0; i < N; i++)
+        assert_true(bl_random_public(v[i], sizeof(v[i])));
+    for (int i = 0; i < N; i++) {
+        static const uint8_t zero[16];
+        assert_memory_not_equal(v[i], zero, 16);
+        for (int j = i + 1; j < N; j++)
+            assert_memory_not_equal(v[i], v[j], 16);
+    }
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -540,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_rewrap),
         cmocka_unit_test(test_kek_file_modes),
         cmocka_unit_test(test_writer_abort_and_exclusive),
+        cmocka_unit_test(test_random_public_unique),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
