@@ -12,8 +12,8 @@ keep=${1:-}
 bin="$src/build"
 out="$src/demo-out"
 doc="${BL_DEMO_PDF:-$src/../shared/testdata/documents/document-a4.pdf}"
-if [ ! -f "$doc" ]; then
-    echo "demo: $doc is missing (set BL_DEMO_PDF to any PDF)" >&2
+if [ -n "${BL_DEMO_PDF:-}" ] && [ ! -f "$doc" ]; then
+    echo "demo: $doc is missing (BL_DEMO_PDF names any PDF)" >&2
     exit 1
 fi
 
@@ -47,6 +47,19 @@ wait_port()
 
 rm -rf "$out"
 mkdir -p "$out/printer" "$out/pdf-printer"
+if [ ! -f "$doc" ]; then
+    # No test documents beside this clone: Ghostscript writes a real three-page A4 PDF.
+    doc="$out/demo.pdf"
+    gs -q -dSAFER -dBATCH -dNOPAUSE -sDEVICE=pdfwrite -sPAPERSIZE=a4 -sOutputFile="$doc" -c '
+        /Helvetica-Bold findfont 28 scalefont setfont
+        1 1 3 { /n exch def
+            72 760 moveto (Blatt demo) show
+            /Helvetica findfont 14 scalefont setfont
+            72 720 moveto (Printed through blattd: encrypted while it waited, shredded after.) show
+            72 700 moveto (Page ) show n 3 string cvs show ( of 3) show
+            0.9 setgray 72 120 450 540 rectfill 0 setgray
+            /Helvetica-Bold findfont 28 scalefont setfont showpage } for' >/dev/null
+fi
 eve=$(free_port)
 port=$(free_port)
 
@@ -105,8 +118,9 @@ echo "== 5. Where the output landed"
 for f in "$out"/printer/*.pdf "$out"/pdf-printer/*.pdf; do
     [ -f "$f" ] && echo "  $f ($(qpdf --show-npages "$f") pages)"
 done
-echo "  The spool holds $(ls "$out/state/spool" | wc -l) files: documents are encrypted while"
-echo "  they wait and shredded when their job ends."
+echo "  While they waited, the documents were encrypted: small ones in the document log"
+echo "  ($out/state/doclog), large ones in spool files ($out/state/spool). Their keys"
+echo "  are destroyed now that the jobs have ended: $(ls "$out/state/spool" | wc -l) spool files left."
 echo "== 6. The audit chain (who did what; people appear as pseudonyms)"
 "$bin/blatt" -c "$out/blattd.conf" audit verify | sed 's/^/  /'
 "$bin/blatt" -c "$out/blattd.conf" audit export | tail -n 4 |
