@@ -37,6 +37,8 @@ struct bl_conn {
     struct event *detect_ev; // first-byte wait
     bool tls, local, has_uid;
     bool refuse_plain; // plain HTTP from a remote peer: every request gets 403
+    bool upgrade_tls;  // a 101 to TLS was answered (RFC 2817): TLS starts once it is out
+    bool upgrade_owed; // ... and the OPTIONS' own answer follows the handshake (RFC 2817 3.3)
     uid_t uid;
     int local_port;
     unsigned tag; // of the listener it came from

@@ -40,6 +40,10 @@ static int on_header_field_complete(llhttp_t *p);
 static int on_header_value(llhttp_t *p, const char *at, size_t len);
 static int on_header_value_complete(llhttp_t *p);
 static int on_headers_complete(llhttp_t *p);
+static void respond_upgrade(bl_conn_t *c);
+static void on_conn_read(struct bufferevent *bev, void *arg);
+static void on_conn_write(struct bufferevent *bev, void *arg);
+static void on_conn_event(struct bufferevent *bev, short what, void *arg);
 static int on_body(llhttp_t *p, const char *at, size_t len);
 static int on_message_complete(llhttp_t *p);
 
@@ -59,6 +63,8 @@ static const llhttp_settings_t parser_settings = {
 static const char *reason_phrase(int status)
 {
     switch (status) {
+    case 101:
+        return "Switching Protocols";
     case 100:
         return "Continue";
     case 200:
@@ -337,13 +343,30 @@ static void head_finish(bl_conn_t *c)
     r->query = ql < tl ? r->target + ql + 1 : "";
 }
 
+// OPTIONS with "Upgrade: TLS/1.2" (RFC 2817) on a plain connection: what CUPS clients send
+// when asked for encryption on an ipp:// URI (lp -E). TLS 1.2 or later only.
+static bool wants_tls_upgrade(const bl_conn_t *c)
+{
+    const bl_http_request_t *r = &c->req;
+    const char *up = bl_http_request_header(r, "Upgrade");
+    if (c->tls || !c->server->tls || !up || !r->method || strcmp(r->method, "OPTIONS") ||
+        r->has_body)
+        return false;
+    for (const char *s = up; *s; s++) {
+        if (!strncasecmp(s, "TLS/1.2", 7) || !strncasecmp(s, "TLS/1.3", 7))
+            return true;
+    }
+    return false;
+}
+
 // Checks what llhttp leaves to us; returns an HTTP status to refuse the request, or 0.
 static int check_request(bl_conn_t *c, llhttp_t *p)
 {
     bl_http_request_t *r = &c->req;
     if (p->http_major != 1)
         return 505;
-    if (c->refuse_plain)
+    // A remote plain connection may do one thing: switch to TLS.
+    if (c->refuse_plain && !wants_tls_upgrade(c))
         return 403;
     if (r->target[0] != '/' && strcmp(r->target, "*"))
         return 400;
@@ -398,6 +421,10 @@ static int on_headers_complete(llhttp_t *p)
     if (refuse) {
         c->keep_alive = false;
         bl_conn_respond_text(c, refuse, reason_phrase(refuse));
+        return HPE_OK;
+    }
+    if (wants_tls_upgrade(c)) {
+        respond_upgrade(c);
         return HPE_OK;
     }
     bl_conn_set_state(c, CONN_BODY);
@@ -511,6 +538,36 @@ static void linger(bl_conn_t *c)
 }
 
 // Ends the current request once it was answered, its body read and the answer written.
+// After the 101: the same socket continues as a TLS server connection (a filter bufferevent
+// over the plain one) and waits for the handshake. false when TLS cannot be set up.
+static bool start_tls(bl_conn_t *c)
+{
+    bl_http_server_t *s = c->server;
+    SSL *ssl = SSL_new(s->tls);
+    struct bufferevent *tb =
+        ssl ? bufferevent_openssl_filter_new(s->base, c->bev, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
+            : NULL;
+    if (!tb) {
+        if (ssl)
+            SSL_free(ssl);
+        bl_log(BL_LOG_ERROR, "http %s: cannot start TLS after the upgrade", c->peer);
+        return false;
+    }
+    c->bev = tb; // it owns the plain bufferevent now (and frees it with itself)
+    c->tls = true;
+    c->refuse_plain = false;
+    c->upgrade_owed = true;
+    bufferevent_openssl_set_allow_dirty_shutdown(tb, 1);
+    bufferevent_set_max_single_read(tb, 64 * 1024);
+    bufferevent_setcb(tb, on_conn_read, on_conn_write, on_conn_event, c);
+    struct timeval wt = {s->limits.body_timeout, 0};
+    bufferevent_set_timeouts(tb, NULL, &wt);
+    bufferevent_enable(tb, EV_READ | EV_WRITE);
+    bl_conn_set_state(c, CONN_HANDSHAKE);
+    return true;
+}
+
 static void request_finish(bl_conn_t *c)
 {
     access_log(c);
@@ -529,6 +586,12 @@ static void request_finish(bl_conn_t *c)
     }
     llhttp_reset(&c->parser);
     c->responded = c->body_done = false;
+    if (c->upgrade_tls) {
+        c->upgrade_tls = false;
+        if (!start_tls(c))
+            bl_conn_close(c);
+        return;
+    }
     bl_conn_set_state(c, CONN_IDLE);
     bufferevent_enable(c->bev, EV_READ);
     // Bytes of a pipelined request may already wait in the input buffer.
@@ -636,7 +699,16 @@ static void on_conn_event(struct bufferevent *bev, short what, void *arg)
     if (c->state == CONN_CLOSING)
         return;
     if (what & BEV_EVENT_CONNECTED) {
-        // TLS handshake done.
+        // TLS handshake done. After an upgrade, the OPTIONS request gets its answer now, on
+        // the secured connection (RFC 2817 3.3; libcups waits for it).
+        if (c->upgrade_owed) {
+            c->upgrade_owed = false;
+            evbuffer_add_printf(bufferevent_get_output(c->bev),
+                                "HTTP/1.1 200 OK\r\nServer: Blatt\r\n"
+                                "Allow: GET, HEAD, OPTIONS, POST\r\nContent-Length: 0\r\n"
+                                "Connection: keep-alive\r\nKeep-Alive: timeout=%d\r\n\r\n",
+                                c->server->limits.keepalive_timeout);
+        }
         bl_conn_set_state(c, CONN_IDLE);
         return;
     }
@@ -810,6 +882,18 @@ void bl_conn_respond(bl_conn_t *c, int status, const char *content_type, struct 
         bufferevent_enable(c->bev, EV_READ);
     }
     // Completion (or the next request) is handled from the write callback.
+}
+
+// 101 Switching Protocols to TLS; the switch itself follows once it is written (request_finish).
+static void respond_upgrade(bl_conn_t *c)
+{
+    c->responded = true;
+    c->status = 101;
+    c->upgrade_tls = true;
+    c->keep_alive = true;
+    evbuffer_add_printf(bufferevent_get_output(c->bev),
+                        "HTTP/1.1 101 Switching Protocols\r\nServer: Blatt\r\n"
+                        "Connection: Upgrade\r\nUpgrade: TLS/1.2,HTTP/1.1\r\n\r\n");
 }
 
 void bl_conn_respond_text(bl_conn_t *c, int status, const char *text)

@@ -156,6 +156,18 @@ static bool open_listeners(daemon_ctx_t *d, bl_config_t *c)
         if (!ok)
             return false;
     }
+    // The socket's directory (/run/blatt by default) is made when missing: systemd makes it
+    // (RuntimeDirectory=), a blattd started by hand must too. Only the last component.
+    if (c->local_socket && *c->local_socket) {
+        char dir[1100];
+        snprintf(dir, sizeof(dir), "%s", c->local_socket);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+            *slash = '\0';
+            if (mkdir(dir, 0755) == 0)
+                bl_log(BL_LOG_INFO, "created %s for the local socket", dir);
+        }
+    }
     if (c->local_socket && *c->local_socket &&
         !bl_http_server_listen_unix(d->local, c->local_socket, 0666, 0))
         return false;
@@ -305,7 +317,7 @@ static bool give_state(const bl_config_t *c, uid_t uid, gid_t gid)
 }
 
 // Becomes pw for good: no way back to root, and not dumpable (no ptrace, no core with keys).
-static bool drop_root(const struct passwd *pw)
+static bool drop_root(const struct passwd *pw, bool sandbox)
 {
     if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
         setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
@@ -318,8 +330,16 @@ static bool drop_root(const struct passwd *pw)
         return false;
     }
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    bl_log(BL_LOG_INFO, "running as %s (uid %u); filters start through the launcher", pw->pw_name,
-           (unsigned)pw->pw_uid);
+    if (sandbox)
+        bl_log(BL_LOG_INFO,
+               "running as %s (uid %u); filters start in the sandbox, through the"
+               " launcher",
+               pw->pw_name, (unsigned)pw->pw_uid);
+    else
+        bl_log(BL_LOG_WARN,
+               "running as %s (uid %u); Sandbox No: filters and backends run"
+               " unconfined, as %s",
+               pw->pw_name, (unsigned)pw->pw_uid, pw->pw_name);
     return true;
 }
 
@@ -378,7 +398,7 @@ static int run(bl_config_t *config, const char *conf_path, bool foreground)
     }
     if (target) {
         struct passwd pw = {.pw_name = drop_name, .pw_uid = drop_uid, .pw_gid = drop_gid};
-        if (!give_state(config, drop_uid, drop_gid) || !drop_root(&pw)) {
+        if (!give_state(config, drop_uid, drop_gid) || !drop_root(&pw, config->sandbox)) {
             bl_log(BL_LOG_ERROR, "start-up failed");
             rc = 1;
             goto out;
