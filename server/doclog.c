@@ -227,53 +227,79 @@ void bl_doclog_close(bl_doclog_t *log)
     free(log);
 }
 
-static int cmp_ref(const void *a, const void *b)
+// A live reference and its place in the caller's array (recovery sorts a copy).
+typedef struct live_ref {
+    bl_doclog_ref_t ref;
+    size_t idx;
+} live_ref_t;
+
+static int cmp_live(const void *a, const void *b)
 {
-    const bl_doclog_ref_t *x = a, *y = b;
+    const bl_doclog_ref_t *x = &((const live_ref_t *)a)->ref, *y = &((const live_ref_t *)b)->ref;
     if (x->seg != y->seg)
         return x->seg < y->seg ? -1 : 1;
     return x->off < y->off ? -1 : x->off > y->off;
 }
 
-static const bl_doclog_ref_t *live_find(const bl_doclog_ref_t *live, size_t n, uint32_t seg,
-                                        int64_t off)
+static bool is_live(const live_ref_t *live, size_t n, uint32_t seg, int64_t off)
 {
-    bl_doclog_ref_t key = {seg, off, 0};
-    return n ? bsearch(&key, live, n, sizeof(*live), cmp_ref) : NULL;
+    live_ref_t key = {{seg, off, 0}, 0};
+    return n && bsearch(&key, live, n, sizeof(*live), cmp_live) != NULL;
 }
 
-// Walks one segment: counts its live documents and shreds every other one with a key.
-static bool recover_segment(bl_doclog_t *log, segment_t *s, const bl_doclog_ref_t *live,
-                            size_t num_live, size_t *shredded)
+// The offset of the next document's magic after `from`, or -1: how the walk finds its way
+// past a hole (a write that failed after its place was taken) or bytes a crash left.
+static int64_t next_magic(int fd, int64_t from, int64_t end)
 {
-    if (!seg_open(log, s))
-        return false;
-    int64_t off = 0;
+    static const char magic[] = "BLSPOOL1";
+    char buf[65536 + 8];
+    for (int64_t at = from; at < end; at += 65536) {
+        size_t want = end - at < (int64_t)sizeof(buf) ? (size_t)(end - at) : sizeof(buf);
+        ssize_t n = pread(fd, buf, want, at);
+        if (n < 8)
+            return -1;
+        for (ssize_t k = 0; k + 8 <= n; k++) {
+            if (buf[k] == 'B' && !memcmp(buf + k, magic, 8))
+                return at + k;
+        }
+    }
+    return -1;
+}
+
+// Walks one segment from start to end, past holes, and shreds every document with a key
+// that no job needs. The live documents are checked one by one elsewhere (check_live).
+static bool shred_orphans(bl_doclog_t *log, segment_t *s, const live_ref_t *live, size_t num_live,
+                          size_t *shredded)
+{
+    int64_t off = 0, junk = 0;
     size_t shred_here = 0;
     bl_spool_entry_t e;
-    while (off < s->size && bl_spool_entry_walk(s->fd, off, s->size, &e)) {
-        const bl_doclog_ref_t *r = live_find(live, num_live, s->seq, off);
-        if (r && !e.shredded) {
-            s->live++;
-            if (!e.complete || e.len != r->len)
-                bl_log(BL_LOG_ERROR,
-                       "doclog: the document at %u:%lld is damaged (%lld bytes of"
-                       " %lld); its job will fail",
-                       s->seq, (long long)off, (long long)e.len, (long long)r->len);
-        } else if (!e.shredded) {
+    while (off < s->size) {
+        if (!bl_spool_entry_walk(s->fd, off, s->size, &e)) {
+            int64_t next = next_magic(s->fd, off + 1, s->size);
+            junk += (next < 0 ? s->size : next) - off;
+            if (next < 0)
+                break;
+            off = next;
+            continue;
+        }
+        if (!e.shredded && !is_live(live, num_live, s->seq, off)) {
             if (!bl_spool_shred_at(s->fd, off, s->size))
                 return false;
             shred_here++;
         }
+        // A damaged document may hide others after it: look for the next one.
+        if (!e.complete) {
+            off += 8;
+            continue;
+        }
         off += e.len;
-        if (!e.complete)
-            break;
     }
-    if (off < s->size)
+    if (junk)
         bl_log(BL_LOG_WARN,
-               "doclog: segment %u has %lld bytes that are not a document after"
-               " offset %lld (a write cut by a crash)",
-               s->seq, (long long)(s->size - off), (long long)off);
+               "doclog: segment %u holds %lld bytes that are no document (a write that failed"
+               " or was cut by a crash)",
+               s->seq, (long long)junk);
     if (shred_here && fdatasync(s->fd) != 0) {
         bl_log(BL_LOG_ERROR, "doclog: cannot sync segment %u: %s", s->seq, strerror(errno));
         return false;
@@ -282,22 +308,73 @@ static bool recover_segment(bl_doclog_t *log, segment_t *s, const bl_doclog_ref_
     return true;
 }
 
-bool bl_doclog_recover(bl_doclog_t *log, bl_doclog_ref_t *live, size_t num_live, size_t *shredded)
+// Is the document a job needs there, whole and with its key? false (logged) when not.
+static bool check_live(bl_doclog_t *log, const bl_doclog_ref_t *r)
+{
+    segment_t *s = seg_find(log, r->seg);
+    bl_spool_entry_t e;
+    const char *why = NULL;
+    if (!s || s->fd < 0)
+        why = "its segment is missing or unusable";
+    else if (r->off < 0 || r->len <= 0 || r->off + r->len > s->size)
+        why = "it lies beyond the end of its segment (never written: a crash or a full disk)";
+    else if (!bl_spool_entry_walk(s->fd, r->off, s->size, &e))
+        why = "there is no document at its place";
+    else if (e.shredded)
+        why = "its key was destroyed";
+    else if (!e.complete || e.len != r->len)
+        why = "it is cut short or damaged";
+    if (!why)
+        return true;
+    bl_log(BL_LOG_ERROR, "doclog: the document at %u:%lld is lost: %s", r->seg, (long long)r->off,
+           why);
+    return false;
+}
+
+bool bl_doclog_recover(bl_doclog_t *log, const bl_doclog_ref_t *refs, size_t num_refs,
+                       uint32_t min_next_seq, bool *lost, size_t *shredded)
 {
     *shredded = 0;
-    if (num_live)
-        qsort(live, num_live, sizeof(*live), cmp_ref);
-    for (size_t i = 0; i < num_live; i++) {
-        if (!seg_find(log, live[i].seg))
-            bl_log(BL_LOG_ERROR,
-                   "doclog: segment %u of a spooled document is missing; its job"
-                   " will fail",
-                   live[i].seg);
+    live_ref_t *live = calloc(num_refs + 1, sizeof(*live));
+    if (!live) {
+        bl_log(BL_LOG_ERROR, "doclog: out of memory");
+        return false;
     }
+    for (size_t i = 0; i < num_refs; i++) {
+        live[i] = (live_ref_t){refs[i], i};
+        lost[i] = false;
+    }
+    if (num_refs)
+        qsort(live, num_refs, sizeof(*live), cmp_live);
+    // Never a segment number that a job may still name (its segment may be gone).
+    if (min_next_seq > log->next_seq)
+        log->next_seq = min_next_seq;
+    // What cannot be opened as a segment (a directory, a symlink, no access) is left alone.
     for (size_t i = 0; i < log->num_segs;) {
         segment_t *s = &log->segs[i];
-        if (!recover_segment(log, s, live, num_live, shredded))
-            return false;
+        if (seg_open(log, s)) {
+            i++;
+            continue;
+        }
+        bl_log(BL_LOG_WARN, "doclog: %08u.seg is not a usable segment: left alone", s->seq);
+        seg_remove(log, s);
+    }
+    bool ok = true;
+    for (size_t i = 0; ok && i < log->num_segs; i++)
+        ok = shred_orphans(log, &log->segs[i], live, num_refs, shredded);
+    for (size_t i = 0; ok && i < num_refs; i++) {
+        segment_t *s = seg_find(log, live[i].ref.seg);
+        if (check_live(log, &live[i].ref))
+            s->live++;
+        else
+            lost[live[i].idx] = true;
+    }
+    free(live);
+    if (!ok)
+        return false;
+    // Segments without a live document go (their documents are shredded by now).
+    for (size_t i = 0; i < log->num_segs;) {
+        segment_t *s = &log->segs[i];
         if (s->live) {
             i++;
             continue;
@@ -346,6 +423,16 @@ static segment_t *seg_for_append(bl_doclog_t *log, size_t len)
     if (s && (s->size == 0 || s->size + (int64_t)len <= BL_DOCLOG_SEGMENT_MAX))
         return s;
     uint32_t seq = log->next_seq;
+    if (seq > 99999999) {
+        // 10^8 segments of 64 MiB are never filled: a stray file with a high number was put
+        // into the directory. Names have eight digits; none is used twice.
+        bl_log(BL_LOG_ERROR,
+               "doclog: no segment numbers left after %u (remove the stray"
+               " file from %s)",
+               seq - 1, log->dir);
+        errno = ENOSPC;
+        return NULL;
+    }
     char path[1100];
     seg_path(log, seq, path, sizeof(path));
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -422,7 +509,7 @@ bool bl_doclog_shred(bl_doclog_t *log, const bl_doclog_ref_t *ref)
 }
 
 bl_spool_reader_t *bl_doclog_reader(bl_doclog_t *log, const bl_kek_t *kek,
-                                    const bl_doclog_ref_t *ref)
+                                    const bl_doclog_ref_t *ref, const char *bind)
 {
     char path[1100];
     seg_path(log, ref->seg, path, sizeof(path));
@@ -431,23 +518,23 @@ bl_spool_reader_t *bl_doclog_reader(bl_doclog_t *log, const bl_kek_t *kek,
         bl_log(BL_LOG_ERROR, "doclog: cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
-    return bl_spool_reader_create_range(kek, fd, ref->off, ref->len);
+    return bl_spool_reader_create_range(kek, fd, ref->off, ref->len, bind);
 }
 
-bool bl_doclog_rewrap(bl_doclog_t *log, const bl_kek_t *old_kek, const bl_kek_t *new_kek,
-                      const bl_doclog_ref_t *ref)
+bl_rewrap_t bl_doclog_rewrap(bl_doclog_t *log, const bl_kek_t *old_kek, const bl_kek_t *new_kek,
+                             const bl_doclog_ref_t *ref, const char *bind)
 {
     segment_t *s = seg_find(log, ref->seg);
     char what[64];
     snprintf(what, sizeof(what), "document %u:%lld", ref->seg, (long long)ref->off);
     if (!s || !seg_open(log, s)) {
         bl_log(BL_LOG_ERROR, "doclog: %s: its segment is missing", what);
-        return false;
+        return BL_REWRAP_UNREADABLE;
     }
-    if (!bl_spool_rewrap_at(old_kek, new_kek, s->fd, ref->off, what))
-        return false;
-    s->dirty = true;
-    return true;
+    bl_rewrap_t r = bl_spool_rewrap_at(old_kek, new_kek, s->fd, ref->off, what, bind);
+    if (r == BL_REWRAP_DONE)
+        s->dirty = true;
+    return r;
 }
 
 typedef struct retire_ctx {
@@ -468,26 +555,26 @@ static void on_retire_durable(void *arg, bool ok)
 
 void bl_doclog_flush(bl_doclog_t *log, bl_store_t *store)
 {
-    // Writes in order; each with a descriptor of its own (the store closes them).
-    size_t done = 0;
-    for (; done < log->num_ops; done++) {
-        op_t *op = &log->ops[done];
+    // Writes in order, on the segments' own descriptors: they stay open until a segment is
+    // retired, which happens only after a commit with its last write is durable.
+    for (size_t i = 0; i < log->num_ops; i++) {
+        op_t *op = &log->ops[i];
         segment_t *s = seg_find(log, op->seq);
-        int fd = s && seg_open(log, s) ? dup(s->fd) : -1;
-        if (fd < 0) {
-            bl_log(BL_LOG_ERROR, "doclog: segment %u: %s", op->seq, strerror(errno));
+        if (!s || !seg_open(log, s)) {
+            // The documents of this pass cannot be written: the pass must not count as durable.
+            bl_log(BL_LOG_ERROR, "doclog: segment %u cannot be written to", op->seq);
+            bl_store_fail_pass(store, errno);
             free(op->buf);
             continue;
         }
-        bl_store_sync_write(store, fd, op->off, op->buf, op->len);
+        bl_store_sync_borrowed(store, s->fd, op->off, op->buf, op->len);
         s->dirty = true;
     }
     log->num_ops = 0;
     for (size_t i = 0; i < log->num_segs; i++) {
         segment_t *s = &log->segs[i];
-        int fd = s->dirty ? dup(s->fd) : -1;
-        if (fd >= 0) {
-            bl_store_sync_fd(store, fd);
+        if (s->dirty && s->fd >= 0) {
+            bl_store_sync_borrowed(store, s->fd, 0, NULL, 0);
             s->dirty = false;
         }
         retire_ctx_t *r = s->retiring ? malloc(sizeof(*r)) : NULL;
@@ -498,9 +585,8 @@ void bl_doclog_flush(bl_doclog_t *log, bl_store_t *store)
             bl_store_after_commit(store, on_retire_durable, r);
         }
     }
-    int fd = log->dir_dirty ? dup(log->dir_fd) : -1;
-    if (fd >= 0) {
-        bl_store_sync_fd(store, fd);
+    if (log->dir_dirty) {
+        bl_store_sync_borrowed(store, log->dir_fd, 0, NULL, 0);
         log->dir_dirty = false;
     }
 }

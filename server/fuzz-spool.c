@@ -41,7 +41,7 @@ static bool fuzz_init(void)
     unlink(path);
 
     snprintf(path, sizeof(path), "%s/hdr", tmpdir);
-    bl_spool_writer_t *w = bl_spool_writer_create(fuzz_kek, path);
+    bl_spool_writer_t *w = bl_spool_writer_create(fuzz_kek, path, "fuzz");
     if (!fuzz_kek || !w || !bl_spool_writer_finish(w, NULL))
         abort();
     FILE *fp = fopen(path, "rb");
@@ -83,8 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (e.len <= 0 || e.len > end - off)
             abort(); // the walk must never step backwards or past the end
         int dfd = dup(fd);
-        bl_spool_reader_t *r = dfd >= 0 ? bl_spool_reader_create_range(fuzz_kek, dfd, off, e.len)
-                                        : NULL;
+        bl_spool_reader_t *r =
+            dfd >= 0 ? bl_spool_reader_create_range(fuzz_kek, dfd, off, e.len, "fuzz") : NULL;
         while (r && bl_spool_reader_read(r, buf, sizeof(buf)) > 0)
             ;
         bl_spool_reader_delete(r);
@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
     }
     lseek(fd, 0, SEEK_SET);
-    bl_spool_reader_t *r = bl_spool_reader_create_fd(fuzz_kek, fd);
+    bl_spool_reader_t *r = bl_spool_reader_create_fd(fuzz_kek, fd, "fuzz");
     if (!r)
         return 0;
     for (int i = 0;; i++) {

@@ -587,7 +587,7 @@ bool bl_job_doc_open(bl_job_t *job)
     spool_path(job, path, sizeof(path));
     // In memory first: a small document goes into the database with its job, a large one
     // spills into its spool file.
-    job->writer = bl_spool_writer_create_mem(job->sys->kek, path);
+    job->writer = bl_spool_writer_create_mem(job->sys->kek, path, job->uuid);
     if (!job->writer)
         return false;
     job->doc_state = BL_DOC_INCOMING;
@@ -847,19 +847,44 @@ void bl_job_retention(bl_system_t *sys)
 }
 
 // The document log keeps what the active jobs' documents need and shreds everything else.
+// A job whose document is lost (a crash before its upload was answered, damage) ends
+// aborted here, instead of failing only when it is released or printed.
 static bool recover_doclog(bl_system_t *sys)
 {
     bl_doclog_ref_t *live = calloc(sys->num_active + 1, sizeof(*live));
-    if (!live)
-        return false;
+    bl_job_t **owner = calloc(sys->num_active + 1, sizeof(*owner));
+    bool *lost = calloc(sys->num_active + 1, sizeof(*lost));
     size_t n = 0, shredded = 0;
-    for (size_t i = 0; i < sys->num_active; i++) {
-        const bl_job_t *job = sys->active[i];
-        if (job->doc_ref.seg && job->doc_state == BL_DOC_SPOOLED)
-            live[n++] = job->doc_ref;
+    uint32_t next_seq = 1;
+    sqlite3_stmt *st = bl_store_stmt(sys->store, "SELECT max(doc_seg) FROM jobs");
+    if (st && sqlite3_step(st) == SQLITE_ROW) {
+        sqlite3_int64 m = sqlite3_column_int64(st, 0);
+        if (m > 0 && m < UINT32_MAX)
+            next_seq = (uint32_t)m + 1;
     }
-    bool ok = bl_doclog_recover(sys->doclog, live, n, &shredded);
+    if (st)
+        sqlite3_reset(st);
+    for (size_t i = 0; live && owner && i < sys->num_active; i++) {
+        bl_job_t *job = sys->active[i];
+        if (job->doc_ref.seg && job->doc_state == BL_DOC_SPOOLED) {
+            owner[n] = job;
+            live[n++] = job->doc_ref;
+        }
+    }
+    bool ok =
+        live && owner && lost && bl_doclog_recover(sys->doclog, live, n, next_seq, lost, &shredded);
+    for (size_t i = 0; ok && i < n; i++) {
+        if (!lost[i])
+            continue;
+        bl_job_t *job = owner[i];
+        job->doc_ref.seg = 0; // nothing left to shred or to read
+        job->doc_state = BL_DOC_SHREDDED;
+        bl_job_set_state(job, BL_JOB_ABORTED, "aborted-by-system",
+                         "its document was lost (damaged, or never written before a crash)");
+    }
     free(live);
+    free(owner);
+    free(lost);
     if (shredded)
         bl_log(BL_LOG_INFO, "doclog: shredded %zu documents that no job needs", shredded);
     return ok;

@@ -485,7 +485,7 @@ static bool plan(pipeline_t *pl, bl_stage_t *stages, size_t *n, char *why, size_
 static bl_spool_reader_t *open_document(bl_job_t *job, const char *spool)
 {
     if (job->doc_ref.seg)
-        return bl_doclog_reader(job->sys->doclog, job->sys->kek, &job->doc_ref);
+        return bl_doclog_reader(job->sys->doclog, job->sys->kek, &job->doc_ref, job->uuid);
     bl_store_t *store = job->sys->store;
     sqlite3_stmt *st = bl_store_stmt(store, "SELECT data FROM documents WHERE job = ?");
     if (!st)
@@ -494,9 +494,9 @@ static bl_spool_reader_t *open_document(bl_job_t *job, const char *spool)
     bl_spool_reader_t *r = NULL;
     if (sqlite3_step(st) == SQLITE_ROW)
         r = bl_spool_reader_create_mem(job->sys->kek, sqlite3_column_blob(st, 0),
-                                       (size_t)sqlite3_column_bytes(st, 0));
+                                       (size_t)sqlite3_column_bytes(st, 0), job->uuid);
     else
-        r = bl_spool_reader_create(job->sys->kek, spool);
+        r = bl_spool_reader_create(job->sys->kek, spool, job->uuid);
     sqlite3_reset(st);
     return r;
 }
@@ -531,6 +531,9 @@ void bl_pipeline_start(bl_job_t *job)
     const char *reason = "aborted-by-system";
     if (!pl->reader) {
         snprintf(why, sizeof(why), "the spooled document cannot be read");
+        // What does not open for this job may be another's (a damaged or mixed-up place in
+        // the log): it is not shredded for this job. Start-up shreds what no job needs.
+        job->doc_ref.seg = 0;
     } else if (!plan(pl, stages, &n, why, sizeof(why))) {
         reason = "document-format-error";
     } else {

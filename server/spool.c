@@ -1,16 +1,17 @@
 // Encrypted spool files of blattd: streaming AES-256-GCM writer and reader, KEK, shred, rewrap.
 // Licensed under the Apache License, Version 2.0.
 //
-// On-disk format, version 1 (all integers big-endian):
+// On-disk format, version 2 (all integers big-endian):
 //
 //   offset size  header field
 //        0    8  magic "BLSPOOL1"
-//        8    2  format version (1)
+//        8    2  format version (2; 1 = a document of blattd before 0.2, still read)
 //       10    2  flags (0; 0xFFFF marks a document of the log whose key was shredded in place)
 //       12    4  segment size S: plaintext bytes per full segment (writer: 65536)
 //       16    8  nonce prefix P: random per file
 //       24   12  wrap nonce: random per wrap
-//       36   32  wrapped data key: AES-256-GCM(KEK, wrap nonce, AAD = header bytes 0..23)
+//       36   32  wrapped data key: AES-256-GCM(KEK, wrap nonce, AAD = header bytes 0..23 ||
+//                 binding); the binding (version 2) names the owner, the job's uuid
 //       68   16  wrap tag
 //       84       first segment
 //
@@ -26,7 +27,9 @@
 // cutting a segment short fails its read, reordering changes the index in the AAD, a short
 // segment relabelled as full fails its tag, and bytes after the last segment are an error.
 // Splicing between files fails because every file has its own data key. The header is bound by
-// the wrap AAD, so flipping any header byte makes the unwrap fail.
+// the wrap AAD, so flipping any header byte makes the unwrap fail. So is the owner: a document
+// read for another job than its own does not unwrap, whatever mix-up of file names or of log
+// places (segment, offset) led there.
 //
 // Keys: a fresh 256-bit data key per document (RAND_priv_bytes), wrapped under the server's KEK
 // with a random 96-bit nonce. Key material lives in OpenSSL's secure heap when one is set up and
@@ -56,7 +59,9 @@
 
 #define MAGIC "BLSPOOL1"
 #define MAGIC_LEN 8
-#define VERSION 1
+#define VERSION 2
+#define VERSION_UNBOUND 1 // no binding in the wrap AAD (documents of blattd before 0.2)
+#define BIND_MAX 255
 #define KEY_LEN 32
 #define NONCE_LEN 12
 #define TAG_LEN 16
@@ -419,8 +424,9 @@ static bool header_check(const uint8_t *h, const char *what, uint32_t *seg_size)
         bl_log(BL_LOG_ERROR, "spool: %s is not a spool file (bad magic)", what);
         return false;
     }
-    if (get_be16(h + 8) != VERSION || get_be16(h + 10) != 0) {
-        bl_log(BL_LOG_ERROR, "spool: %s has unsupported version %u flags %u", what, get_be16(h + 8),
+    uint16_t version = get_be16(h + 8);
+    if ((version != VERSION && version != VERSION_UNBOUND) || get_be16(h + 10) != 0) {
+        bl_log(BL_LOG_ERROR, "spool: %s has unsupported version %u flags %u", what, version,
                get_be16(h + 10));
         return false;
     }
@@ -432,26 +438,48 @@ static bool header_check(const uint8_t *h, const char *what, uint32_t *seg_size)
     return true;
 }
 
-// Wraps dk under kek with a fresh nonce into the header's wrap fields.
-static bool key_wrap(const bl_kek_t *kek, uint8_t *h, const uint8_t *dk)
+// The wrap's AAD: the header's first 24 bytes, then (version 2) the binding. Returns its length.
+static size_t wrap_aad(const uint8_t *h, const char *bind, uint8_t *aad)
+{
+    memcpy(aad, h, OFF_WRAP_NONCE);
+    size_t n = OFF_WRAP_NONCE;
+    if (get_be16(h + 8) != VERSION_UNBOUND && bind) {
+        size_t b = strnlen(bind, BIND_MAX);
+        memcpy(aad + n, bind, b);
+        n += b;
+    }
+    return n;
+}
+
+// Wraps dk under kek with a fresh nonce into the header's wrap fields, bound to `bind`.
+static bool key_wrap(const bl_kek_t *kek, uint8_t *h, const uint8_t *dk, const char *bind)
 {
     if (!bl_random_public(h + OFF_WRAP_NONCE, NONCE_LEN)) {
         bl_log(BL_LOG_ERROR, "spool: no random bytes for a wrap nonce");
         return false;
     }
-    return gcm_seal(kek->seal, NULL, h + OFF_WRAP_NONCE, h, OFF_WRAP_NONCE, dk, KEY_LEN,
-                    h + OFF_WRAPPED, h + OFF_WRAP_TAG);
+    uint8_t aad[OFF_WRAP_NONCE + BIND_MAX];
+    size_t n = wrap_aad(h, bind, aad);
+    return gcm_seal(kek->seal, NULL, h + OFF_WRAP_NONCE, aad, n, dk, KEY_LEN, h + OFF_WRAPPED,
+                    h + OFF_WRAP_TAG);
 }
 
-// Unwraps the header's data key into dk; false (logged) for a wrong KEK or a changed header.
-static bool key_unwrap(const bl_kek_t *kek, const uint8_t *h, const char *what, uint8_t *dk)
+// Unwraps the header's data key into dk; false for a wrong KEK, a changed header or another
+// owner (logged unless quiet).
+static bool key_unwrap(const bl_kek_t *kek, const uint8_t *h, const char *what, uint8_t *dk,
+                       const char *bind, bool quiet)
 {
-    bool ok = gcm_open(kek->open, NULL, h + OFF_WRAP_NONCE, h, OFF_WRAP_NONCE, h + OFF_WRAPPED,
-                       KEY_LEN, h + OFF_WRAP_TAG, dk);
+    uint8_t aad[OFF_WRAP_NONCE + BIND_MAX];
+    size_t n = wrap_aad(h, bind, aad);
+    bool ok = gcm_open(kek->open, NULL, h + OFF_WRAP_NONCE, aad, n, h + OFF_WRAPPED, KEY_LEN,
+                       h + OFF_WRAP_TAG, dk);
     if (!ok) {
         OPENSSL_cleanse(dk, KEY_LEN);
-        bl_log(BL_LOG_ERROR, "spool: cannot unwrap the data key of %s (wrong KEK or tampered)",
-               what);
+        if (!quiet)
+            bl_log(BL_LOG_ERROR,
+                   "spool: cannot unwrap the data key of %s (wrong KEK, tampered, or not this"
+                   " job's document)",
+                   what);
     }
     return ok;
 }
@@ -507,12 +535,13 @@ static bool writer_emit(bl_spool_writer_t *w, const uint8_t *buf, size_t len)
 }
 
 // Creates the key, context and header of a new writer whose file is open.
-static bool writer_start(bl_spool_writer_t *w, const bl_kek_t *kek)
+static bool writer_start(bl_spool_writer_t *w, const bl_kek_t *kek, const char *bind)
 {
     uint8_t h[HDR_LEN];
     uint8_t dk[KEY_LEN];
     bool ok = RAND_priv_bytes(dk, KEY_LEN) == 1 && header_init(h, w->seg_size) &&
-              key_wrap(kek, h, dk) && EVP_EncryptInit_ex(w->ctx, aes_gcm(), NULL, dk, NULL) == 1;
+              key_wrap(kek, h, dk, bind) &&
+              EVP_EncryptInit_ex(w->ctx, aes_gcm(), NULL, dk, NULL) == 1;
     OPENSSL_cleanse(dk, sizeof(dk));
     if (!ok) {
         bl_log(BL_LOG_ERROR, "spool: cannot set up the keys of %s", w->path);
@@ -531,7 +560,8 @@ static bl_spool_writer_t *writer_new(const char *path);
 static bool writer_seal(bl_spool_writer_t *w, const uint8_t *data, size_t len, bool last);
 
 // A writer on a new spool file at path, or in memory (path is then where it spills to).
-static bl_spool_writer_t *writer_create(const bl_kek_t *kek, const char *path, bool in_memory)
+static bl_spool_writer_t *writer_create(const bl_kek_t *kek, const char *path, bool in_memory,
+                                        const char *bind)
 {
     bl_spool_writer_t *w = writer_new(path);
     if (!w)
@@ -544,21 +574,22 @@ static bl_spool_writer_t *writer_create(const bl_kek_t *kek, const char *path, b
         writer_free(w);
         return NULL;
     }
-    if (!writer_start(w, kek)) {
+    if (!writer_start(w, kek, bind)) {
         bl_spool_writer_abort(w);
         return NULL;
     }
     return w;
 }
 
-bl_spool_writer_t *bl_spool_writer_create(const bl_kek_t *kek, const char *path)
+bl_spool_writer_t *bl_spool_writer_create(const bl_kek_t *kek, const char *path, const char *bind)
 {
-    return writer_create(kek, path, false);
+    return writer_create(kek, path, false, bind);
 }
 
-bl_spool_writer_t *bl_spool_writer_create_mem(const bl_kek_t *kek, const char *spill_path)
+bl_spool_writer_t *bl_spool_writer_create_mem(const bl_kek_t *kek, const char *spill_path,
+                                              const char *bind)
 {
-    return writer_create(kek, spill_path, true);
+    return writer_create(kek, spill_path, true, bind);
 }
 
 bool bl_spool_writer_in_memory(const bl_spool_writer_t *w)
@@ -759,14 +790,14 @@ void bl_spool_writer_abort(bl_spool_writer_t *w)
 // ---------------------------------------------------------------------------------------------
 // Reader
 
-bl_spool_reader_t *bl_spool_reader_create(const bl_kek_t *kek, const char *path)
+bl_spool_reader_t *bl_spool_reader_create(const bl_kek_t *kek, const char *path, const char *bind)
 {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         bl_log(BL_LOG_ERROR, "spool: cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
-    return bl_spool_reader_create_fd(kek, fd);
+    return bl_spool_reader_create_fd(kek, fd, bind);
 }
 
 // Reads up to len bytes of the document at the reader's position (never past its end).
@@ -781,7 +812,7 @@ static ssize_t reader_take(bl_spool_reader_t *r, void *buf, size_t len)
 }
 
 // Reads and checks the header, unwraps the key and prepares the context of a new reader.
-static bool reader_start(bl_spool_reader_t *r, const bl_kek_t *kek)
+static bool reader_start(bl_spool_reader_t *r, const bl_kek_t *kek, const char *bind)
 {
     uint8_t h[HDR_LEN];
     uint8_t dk[KEY_LEN];
@@ -790,7 +821,8 @@ static bool reader_start(bl_spool_reader_t *r, const bl_kek_t *kek)
         bl_log(BL_LOG_ERROR, "spool: spool file header is short or unreadable");
         return false;
     }
-    if (!header_check(h, "spool file", &r->seg_size) || !key_unwrap(kek, h, "spool file", dk))
+    if (!header_check(h, "spool file", &r->seg_size) ||
+        !key_unwrap(kek, h, "spool file", dk, bind, false))
         return false;
     memcpy(r->prefix, h + OFF_PREFIX, PREFIX_LEN);
     r->ctx = EVP_CIPHER_CTX_new();
@@ -805,7 +837,8 @@ static bool reader_start(bl_spool_reader_t *r, const bl_kek_t *kek)
     return true;
 }
 
-bl_spool_reader_t *bl_spool_reader_create_mem(const bl_kek_t *kek, const uint8_t *data, size_t len)
+bl_spool_reader_t *bl_spool_reader_create_mem(const bl_kek_t *kek, const uint8_t *data, size_t len,
+                                              const char *bind)
 {
     int fd = memfd_create("blatt-document", MFD_CLOEXEC);
     if (fd < 0) {
@@ -817,16 +850,17 @@ bl_spool_reader_t *bl_spool_reader_create_mem(const bl_kek_t *kek, const uint8_t
         close(fd);
         return NULL;
     }
-    return bl_spool_reader_create_fd(kek, fd);
+    return bl_spool_reader_create_fd(kek, fd, bind);
 }
 
-bl_spool_reader_t *bl_spool_reader_create_fd(const bl_kek_t *kek, int fd)
+bl_spool_reader_t *bl_spool_reader_create_fd(const bl_kek_t *kek, int fd, const char *bind)
 {
     off_t pos = lseek(fd, 0, SEEK_CUR);
-    return bl_spool_reader_create_range(kek, fd, pos < 0 ? 0 : pos, -1);
+    return bl_spool_reader_create_range(kek, fd, pos < 0 ? 0 : pos, -1, bind);
 }
 
-bl_spool_reader_t *bl_spool_reader_create_range(const bl_kek_t *kek, int fd, off_t off, off_t len)
+bl_spool_reader_t *bl_spool_reader_create_range(const bl_kek_t *kek, int fd, off_t off, off_t len,
+                                                const char *bind)
 {
     bl_spool_reader_t *r = calloc(1, sizeof(*r));
     if (!r) {
@@ -837,7 +871,7 @@ bl_spool_reader_t *bl_spool_reader_create_range(const bl_kek_t *kek, int fd, off
     r->fd = fd;
     r->at = off;
     r->end = len < 0 ? -1 : off + len;
-    if (!reader_start(r, kek)) {
+    if (!reader_start(r, kek, bind)) {
         bl_spool_reader_delete(r);
         return NULL;
     }
@@ -957,56 +991,66 @@ bool bl_spool_shred(const char *path)
     return sync_parent_dir(path);
 }
 
-bool bl_spool_rewrap_mem(const bl_kek_t *old_kek, const bl_kek_t *new_kek, uint8_t *data,
-                         size_t len)
+// Rewraps a header in memory: under the new KEK already (an interrupted rotation did it), or
+// from the old one.
+static bl_rewrap_t rewrap_header(const bl_kek_t *old_kek, const bl_kek_t *new_kek, uint8_t *h,
+                                 const char *what, const char *bind)
 {
     uint8_t dk[KEY_LEN];
     uint32_t seg_size;
-    bool ok = len >= HDR_LEN && header_check(data, "(database)", &seg_size) &&
-              key_unwrap(old_kek, data, "(database)", dk);
-    if (ok) {
-        ok = key_wrap(new_kek, data, dk);
+    if (!header_check(h, what, &seg_size))
+        return BL_REWRAP_UNREADABLE;
+    if (key_unwrap(new_kek, h, what, dk, bind, true)) {
         OPENSSL_cleanse(dk, sizeof(dk));
+        return BL_REWRAP_ALREADY;
     }
-    return ok;
+    if (!key_unwrap(old_kek, h, what, dk, bind, false))
+        return BL_REWRAP_UNREADABLE;
+    bool ok = key_wrap(new_kek, h, dk, bind);
+    OPENSSL_cleanse(dk, sizeof(dk));
+    return ok ? BL_REWRAP_DONE : BL_REWRAP_FAILED;
 }
 
-bool bl_spool_rewrap_at(const bl_kek_t *old_kek, const bl_kek_t *new_kek, int fd, off_t off,
-                        const char *what)
+bl_rewrap_t bl_spool_rewrap_mem(const bl_kek_t *old_kek, const bl_kek_t *new_kek, uint8_t *data,
+                                size_t len, const char *bind)
+{
+    if (len < HDR_LEN)
+        return BL_REWRAP_UNREADABLE;
+    return rewrap_header(old_kek, new_kek, data, "(database)", bind);
+}
+
+bl_rewrap_t bl_spool_rewrap_at(const bl_kek_t *old_kek, const bl_kek_t *new_kek, int fd, off_t off,
+                               const char *what, const char *bind)
 {
     uint8_t h[HDR_LEN];
-    uint8_t dk[KEY_LEN];
-    uint32_t seg_size;
-    bool ok = pread_full(fd, h, HDR_LEN, off) == (ssize_t)HDR_LEN;
-    if (!ok)
+    if (pread_full(fd, h, HDR_LEN, off) != (ssize_t)HDR_LEN) {
         bl_log(BL_LOG_ERROR, "spool: cannot read the header of %s", what);
-    ok = ok && header_check(h, what, &seg_size) && key_unwrap(old_kek, h, what, dk);
-    if (ok) {
-        ok = key_wrap(new_kek, h, dk);
-        OPENSSL_cleanse(dk, sizeof(dk));
+        return BL_REWRAP_UNREADABLE;
     }
+    bl_rewrap_t r = rewrap_header(old_kek, new_kek, h, what, bind);
     // The header is one write inside one sector.
-    if (ok && pwrite(fd, h, HDR_LEN, off) != (ssize_t)HDR_LEN) {
+    if (r == BL_REWRAP_DONE && pwrite(fd, h, HDR_LEN, off) != (ssize_t)HDR_LEN) {
         bl_log(BL_LOG_ERROR, "spool: cannot rewrite the header of %s: %s", what, strerror(errno));
-        ok = false;
+        r = BL_REWRAP_FAILED;
     }
-    return ok;
+    return r;
 }
 
-bool bl_spool_rewrap(const bl_kek_t *old_kek, const bl_kek_t *new_kek, const char *path)
+bl_rewrap_t bl_spool_rewrap(const bl_kek_t *old_kek, const bl_kek_t *new_kek, const char *path,
+                            const char *bind)
 {
     int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         bl_log(BL_LOG_ERROR, "spool: cannot open %s to rewrap: %s", path, strerror(errno));
-        return false;
+        return errno == ENOENT ? BL_REWRAP_UNREADABLE : BL_REWRAP_FAILED;
     }
-    bool ok = bl_spool_rewrap_at(old_kek, new_kek, fd, 0, path);
-    if (ok && fdatasync(fd) != 0) {
+    bl_rewrap_t r = bl_spool_rewrap_at(old_kek, new_kek, fd, 0, path, bind);
+    if (r == BL_REWRAP_DONE && fdatasync(fd) != 0) {
         bl_log(BL_LOG_ERROR, "spool: cannot sync %s: %s", path, strerror(errno));
-        ok = false;
+        r = BL_REWRAP_FAILED;
     }
     close(fd);
-    return ok;
+    return r;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1077,8 +1121,9 @@ bool bl_spool_entry_walk(int fd, off_t off, off_t end, bl_spool_entry_t *e)
         return true;
     uint16_t flags = get_be16(h + 10);
     uint32_t seg = get_be32(h + 12);
-    if (get_be16(h + 8) != VERSION || (flags != 0 && flags != FLAG_SHREDDED) || seg < SEG_MIN ||
-        seg > SEG_MAX)
+    uint16_t version = get_be16(h + 8);
+    if ((version != VERSION && version != VERSION_UNBOUND) ||
+        (flags != 0 && flags != FLAG_SHREDDED) || seg < SEG_MIN || seg > SEG_MAX)
         return true;
     e->shredded = flags == FLAG_SHREDDED;
     off_t p = off + HDR_LEN;

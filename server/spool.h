@@ -26,12 +26,14 @@ void bl_kek_delete(bl_kek_t *kek);
 // Streams one document into an encrypted spool file.
 typedef struct bl_spool_writer bl_spool_writer_t;
 
-// Creates `path` (O_EXCL, 0600) and writes the header. NULL on failure.
-// The writer does not keep `kek`; the caller owns the writer until finish/abort.
-bl_spool_writer_t *bl_spool_writer_create(const bl_kek_t *kek, const char *path);
-// The same, but the encrypted bytes go to memory (a memfd) until bl_spool_writer_spill() moves
-// them to spill_path; small documents are then kept in the database (one fsync for all).
-bl_spool_writer_t *bl_spool_writer_create_mem(const bl_kek_t *kek, const char *spill_path);
+// Creates `path` (O_EXCL, 0600) and writes the header. NULL on failure. The document is bound
+// to `bind` (its job's uuid; up to 255 bytes are used): it opens only for that binding.
+// The writer keeps neither `kek` nor `bind`; the caller owns the writer until finish/abort.
+bl_spool_writer_t *bl_spool_writer_create(const bl_kek_t *kek, const char *path, const char *bind);
+// The same, but the encrypted bytes go to memory until bl_spool_writer_spill() moves them to
+// spill_path; small documents then go to the document log in one write (doclog.h).
+bl_spool_writer_t *bl_spool_writer_create_mem(const bl_kek_t *kek, const char *spill_path,
+                                              const char *bind);
 bool bl_spool_writer_in_memory(const bl_spool_writer_t *w);
 // Bytes of the encrypted form written so far.
 uint64_t bl_spool_writer_size(const bl_spool_writer_t *w);
@@ -56,15 +58,18 @@ void bl_spool_writer_abort(bl_spool_writer_t *w);
 // Reads one document back; only authenticated plaintext is ever returned.
 typedef struct bl_spool_reader bl_spool_reader_t;
 
-// Opens `path` and unwraps its data key with `kek`. NULL on failure (logged).
-bl_spool_reader_t *bl_spool_reader_create(const bl_kek_t *kek, const char *path);
+// Opens `path` and unwraps its data key with `kek`, for the owner `bind` (a document bound to
+// another fails; one written before binding existed opens for any). NULL on failure (logged).
+bl_spool_reader_t *bl_spool_reader_create(const bl_kek_t *kek, const char *path, const char *bind);
 // Reads an encrypted form held in memory (from the database).
-bl_spool_reader_t *bl_spool_reader_create_mem(const bl_kek_t *kek, const uint8_t *data, size_t len);
+bl_spool_reader_t *bl_spool_reader_create_mem(const bl_kek_t *kek, const uint8_t *data, size_t len,
+                                              const char *bind);
 // Same on an open file positioned at the header; the reader owns `fd` (closed on failure too).
-bl_spool_reader_t *bl_spool_reader_create_fd(const bl_kek_t *kek, int fd);
+bl_spool_reader_t *bl_spool_reader_create_fd(const bl_kek_t *kek, int fd, const char *bind);
 // Same on the len bytes at off of fd (a document of the log); len -1: to the end of the file.
 // The reader owns `fd`; bytes past off + len are never read.
-bl_spool_reader_t *bl_spool_reader_create_range(const bl_kek_t *kek, int fd, off_t off, off_t len);
+bl_spool_reader_t *bl_spool_reader_create_range(const bl_kek_t *kek, int fd, off_t off, off_t len,
+                                                const char *bind);
 // Reads up to len plaintext bytes: >0 bytes, 0 at authenticated end, -1 on error/tamper/truncation
 // (logged). Once it returned -1, every later call returns -1.
 ssize_t bl_spool_reader_read(bl_spool_reader_t *r, void *buf, size_t len);
@@ -76,15 +81,24 @@ void bl_spool_reader_delete(bl_spool_reader_t *r);
 // missing). Caveat: on copy-on-write file systems and SSDs the old header block may survive the
 // overwrite; there the guarantee needs KEK rotation too (see the notes at the top of spool.c).
 bool bl_spool_shred(const char *path);
-// Rewraps a spool file's data key under new_kek (for key rotation; rewrite header in place +
-// fsync).
-bool bl_spool_rewrap(const bl_kek_t *old_kek, const bl_kek_t *new_kek, const char *path);
-// The same on the document at off of an open file (no sync; `what` names it in the log).
-bool bl_spool_rewrap_at(const bl_kek_t *old_kek, const bl_kek_t *new_kek, int fd, off_t off,
-                        const char *what);
-// The same on an encrypted form in memory (its header is rewritten in place).
-bool bl_spool_rewrap_mem(const bl_kek_t *old_kek, const bl_kek_t *new_kek, uint8_t *data,
-                         size_t len);
+// Key rotation: rewraps a document's data key (owner `bind`) under new_kek. DONE; ALREADY when
+// new_kek opens it (an interrupted rotation did it); UNREADABLE when neither key opens it or it
+// is not a document (damaged: its job cannot print anyway); FAILED on an I/O error.
+typedef enum bl_rewrap {
+    BL_REWRAP_DONE,
+    BL_REWRAP_ALREADY,
+    BL_REWRAP_UNREADABLE,
+    BL_REWRAP_FAILED,
+} bl_rewrap_t;
+// A spool file (the header rewritten in place, then fsync).
+bl_rewrap_t bl_spool_rewrap(const bl_kek_t *old_kek, const bl_kek_t *new_kek, const char *path,
+                            const char *bind);
+// The document at off of an open file (no sync; `what` names it in the log).
+bl_rewrap_t bl_spool_rewrap_at(const bl_kek_t *old_kek, const bl_kek_t *new_kek, int fd, off_t off,
+                               const char *what, const char *bind);
+// An encrypted form in memory (its header is rewritten in place).
+bl_rewrap_t bl_spool_rewrap_mem(const bl_kek_t *old_kek, const bl_kek_t *new_kek, uint8_t *data,
+                                size_t len, const char *bind);
 
 // Documents one after another in one file (doclog.c). The walk reads only the framing: the
 // header's magic and sizes and each segment's length, none of the ciphertext.

@@ -37,12 +37,14 @@ typedef struct pending_cb {
     void *arg;
 } pending_cb_t;
 
-// File work of a batch: pwrite() buf at off, or (buf NULL) fdatasync(); fd is the item's own.
+// File work of a batch: pwrite() buf at off, or (buf NULL) fdatasync(). The item closes fd
+// when it owns it; a borrowed fd stays open for as long as the lender promised (doclog.c).
 typedef struct item {
     int fd;
     off_t off;
     uint8_t *buf;
     size_t len;
+    bool own_fd;
 } item_t;
 
 // Committed changes waiting to become durable: callbacks to run, file work to do first.
@@ -269,7 +271,8 @@ static void batch_sync(batch_t *b, int wal_fd)
         bool ok = it->buf ? pwrite_all(it->fd, it->buf, it->len, it->off) : fdatasync(it->fd) == 0;
         if (!ok && !b->err)
             b->err = errno;
-        close(it->fd);
+        if (it->own_fd)
+            close(it->fd);
         free(it->buf);
     }
     b->num_items = 0;
@@ -283,7 +286,8 @@ static void batch_finish(batch_t *b, bool ok)
     batch_t done = *b;
     *b = (batch_t){0};
     for (size_t i = 0; i < done.num_items; i++) {
-        close(done.items[i].fd);
+        if (done.items[i].own_fd)
+            close(done.items[i].fd);
         free(done.items[i].buf);
     }
     if (!ok || done.err)
@@ -586,12 +590,19 @@ static void add_item(bl_store_t *store, item_t it)
 
 void bl_store_sync_fd(bl_store_t *store, int fd)
 {
-    add_item(store, (item_t){fd, 0, NULL, 0});
+    add_item(store, (item_t){fd, 0, NULL, 0, true});
 }
 
-void bl_store_sync_write(bl_store_t *store, int fd, off_t off, uint8_t *buf, size_t len)
+void bl_store_sync_borrowed(bl_store_t *store, int fd, off_t off, uint8_t *buf, size_t len)
 {
-    add_item(store, (item_t){fd, off, buf, len});
+    add_item(store, (item_t){fd, off, buf, len, false});
+}
+
+void bl_store_fail_pass(bl_store_t *store, int err)
+{
+    if (!store->pass.err)
+        store->pass.err = err ? err : EIO;
+    commit_due(store);
 }
 
 void bl_store_set_sync_source(bl_store_t *store, bl_store_sync_source_fn fn, void *arg)

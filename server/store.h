@@ -30,12 +30,16 @@ bool bl_store_begin(bl_store_t *store);
 // Runs cb after the current pass's transaction commits and is durable (group commit).
 void bl_store_after_commit(bl_store_t *store, bl_store_commit_cb cb, void *arg);
 // File work that must be on disk before the current pass's commit counts as durable, done in
-// the order given, off the loop. Both take `fd` (the store closes it) and bl_store_sync_write
-// takes `buf` (malloc'ed; the store frees it).
-// fdatasync(fd): a spool file, or a directory after a new name in it.
+// the order given, off the loop.
+// fdatasync(fd) of a spool file, or of a directory after a new name in it; the store closes fd.
 void bl_store_sync_fd(bl_store_t *store, int fd);
-// pwrite(fd, buf, len, off).
-void bl_store_sync_write(bl_store_t *store, int fd, off_t off, uint8_t *buf, size_t len);
+// pwrite(fd, buf, len, off) when buf, else fdatasync(fd). The store frees buf but only borrows
+// fd: the caller keeps it open until every commit handed to the store so far is durable (its
+// after-commit callbacks tell).
+void bl_store_sync_borrowed(bl_store_t *store, int fd, off_t off, uint8_t *buf, size_t len);
+// The current pass cannot become durable (its file work could not be handed on): its
+// callbacks get ok=false. err is an errno for the log.
+void bl_store_fail_pass(bl_store_t *store, int err);
 // Called at every commit, before the batch is handed on: adds file work (document log).
 typedef void (*bl_store_sync_source_fn)(void *arg, bl_store_t *store);
 void bl_store_set_sync_source(bl_store_t *store, bl_store_sync_source_fn fn, void *arg);

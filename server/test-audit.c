@@ -139,8 +139,9 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    static const char *const names[] = {"a.db", "a.db-wal", "a.db-shm", "b.db",     "b.db-wal",
-                                        "b.db-shm", "c.db", "c.db-wal", "c.db-shm", "audit.key"};
+    static const char *const names[] = {"a.db",     "a.db-wal", "a.db-shm", "b.db",
+                                        "b.db-wal", "b.db-shm", "c.db",     "c.db-wal",
+                                        "c.db-shm", "audit.key"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         unlink(tpath(names[i]));
     return rmdir(tmpdir);

@@ -30,7 +30,7 @@ static uint8_t pattern(size_t i, unsigned seed)
 // The encrypted form of a document of len bytes (content from seed), as the daemon makes it.
 static uint8_t *encrypt_doc(size_t len, unsigned seed, size_t *enc_len)
 {
-    bl_spool_writer_t *w = bl_spool_writer_create_mem(kek, "/nonexistent/never-spilled");
+    bl_spool_writer_t *w = bl_spool_writer_create_mem(kek, "/nonexistent/never-spilled", "job");
     assert_non_null(w);
     uint8_t *plain = malloc(len ? len : 1);
     assert_non_null(plain);
@@ -57,7 +57,7 @@ static void append_doc(bl_doclog_t *log, size_t len, unsigned seed, bl_doclog_re
 // Reads one document back; true when it decrypts whole and matches (len, seed).
 static bool doc_matches(bl_doclog_t *log, const bl_doclog_ref_t *ref, size_t len, unsigned seed)
 {
-    bl_spool_reader_t *r = bl_doclog_reader(log, kek, ref);
+    bl_spool_reader_t *r = bl_doclog_reader(log, kek, ref, "job");
     if (!r)
         return false;
     uint8_t buf[7000];
@@ -101,7 +101,7 @@ static bl_doclog_t *open_fresh(void)
     bl_doclog_t *log = bl_doclog_open(logdir);
     assert_non_null(log);
     size_t shredded = 0;
-    assert_true(bl_doclog_recover(log, NULL, 0, &shredded));
+    assert_true(bl_doclog_recover(log, NULL, 0, 1, NULL, &shredded));
     return log;
 }
 
@@ -231,7 +231,10 @@ static void test_recover(void **state)
     assert_non_null(log);
     bl_doclog_ref_t live[2] = {r[2], r[0]}; // any order
     size_t shredded = 0;
-    assert_true(bl_doclog_recover(log, live, 2, &shredded));
+    bool lost[2] = {true, true};
+    assert_true(bl_doclog_recover(log, live, 2, 1, lost, &shredded));
+    assert_false(lost[0]);
+    assert_false(lost[1]);
     assert_int_equal(shredded, 4); // r[1], r[3], the torn one and segment 2's
     assert_true(doc_matches(log, &r[0], 5000, 0));
     assert_false(doc_matches(log, &r[1], 5001, 1));
@@ -257,7 +260,9 @@ static void test_recover(void **state)
     // Recovering again changes nothing.
     log = bl_doclog_open(logdir);
     bl_doclog_ref_t live2[3] = {r[0], r[2], n};
-    assert_true(bl_doclog_recover(log, live2, 3, &shredded));
+    bool lost2[3];
+    assert_true(bl_doclog_recover(log, live2, 3, 1, lost2, &shredded));
+    assert_false(lost2[0] || lost2[1] || lost2[2]);
     assert_int_equal(shredded, 0);
     bl_doclog_close(log);
 }
@@ -300,6 +305,95 @@ static void test_rotate_and_retire(void **state)
     assert_int_equal(count_segments(), 1);
 }
 
+// Regression (found by an attack on a full disk): a write that failed after its place was
+// taken left a hole, and start-up stopped walking there, never saw the documents after it and
+// deleted the segment with them. Now the walk finds its way past holes, and every document a
+// job needs is checked where it lies.
+static void test_recover_past_hole(void **state)
+{
+    (void)state;
+    bl_doclog_t *log = open_fresh();
+    bl_doclog_ref_t a, b, c;
+    append_doc(log, 3000, 1, &a);
+    append_doc(log, 3000, 2, &b);
+    append_doc(log, 3000, 3, &c);
+    assert_true(bl_doclog_sync(log));
+    bl_doclog_close(log);
+    // b becomes a hole of zeros, as if its write had failed; a is no longer needed.
+    char path[600];
+    seg_file(1, path, sizeof(path));
+    int fd = open(path, O_WRONLY);
+    uint8_t *zeros = calloc(1, (size_t)b.len);
+    assert_int_equal(pwrite(fd, zeros, (size_t)b.len, b.off), (ssize_t)b.len);
+    free(zeros);
+    close(fd);
+    log = bl_doclog_open(logdir);
+    bl_doclog_ref_t live[2] = {b, c};
+    bool lost[2];
+    size_t shredded = 0;
+    assert_true(bl_doclog_recover(log, live, 2, 1, lost, &shredded));
+    assert_true(lost[0]);          // b is gone: its job is told
+    assert_false(lost[1]);         // c, after the hole, is kept
+    assert_int_equal(shredded, 1); // a
+    assert_true(doc_matches(log, &c, 3000, 3));
+    bl_doclog_close(log);
+}
+
+// Regression: segment numbers went back down once the highest segments were gone, so a new
+// document took the place (segment, offset) that a job with a lost document still named, and
+// that job printed another user's document. Numbers now never repeat, and the job is told.
+static void test_recover_never_reuses_numbers(void **state)
+{
+    (void)state;
+    bl_doclog_t *log = open_fresh();
+    bl_doclog_ref_t a;
+    append_doc(log, 100, 1, &a);
+    assert_true(bl_doclog_sync(log));
+    bl_doclog_close(log);
+    char path[600];
+    seg_file(1, path, sizeof(path));
+    assert_int_equal(unlink(path), 0); // gone, while a job still names it
+    log = bl_doclog_open(logdir);
+    bool lost[1];
+    size_t shredded = 0;
+    assert_true(bl_doclog_recover(log, &a, 1, 2, lost, &shredded));
+    assert_true(lost[0]);
+    bl_doclog_ref_t n;
+    append_doc(log, 100, 2, &n);
+    assert_int_equal(n.seg, 2);
+    bl_doclog_close(log);
+}
+
+// What is not a segment file under a segment's name is left alone; start-up goes on.
+static void test_recover_ignores_strays(void **state)
+{
+    (void)state;
+    bl_doclog_t *log = open_fresh();
+    bl_doclog_ref_t a;
+    append_doc(log, 100, 1, &a);
+    assert_true(bl_doclog_sync(log));
+    bl_doclog_close(log);
+    char dir[600], link[600], target[600];
+    seg_file(5, dir, sizeof(dir));
+    assert_int_equal(mkdir(dir, 0700), 0);
+    seg_file(6, link, sizeof(link));
+    seg_file(1, target, sizeof(target));
+    assert_int_equal(symlink(target, link), 0);
+    log = bl_doclog_open(logdir);
+    bool lost[1];
+    size_t shredded = 0;
+    assert_true(bl_doclog_recover(log, &a, 1, 1, lost, &shredded));
+    assert_false(lost[0]);
+    bl_doclog_ref_t n;
+    append_doc(log, 100, 2, &n);
+    assert_int_equal(n.seg, 7);
+    assert_true(bl_doclog_sync(log));
+    assert_true(doc_matches(log, &a, 100, 1));
+    bl_doclog_close(log);
+    rmdir(dir);
+    unlink(link);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -334,6 +428,9 @@ int main(void)
         cmocka_unit_test_setup(test_shred, each_setup),
         cmocka_unit_test_setup(test_recover, each_setup),
         cmocka_unit_test_setup(test_rotate_and_retire, each_setup),
+        cmocka_unit_test_setup(test_recover_past_hole, each_setup),
+        cmocka_unit_test_setup(test_recover_never_reuses_numbers, each_setup),
+        cmocka_unit_test_setup(test_recover_ignores_strays, each_setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

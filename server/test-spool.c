@@ -55,7 +55,7 @@ static void write_doc(const bl_kek_t *k, const char *path, const uint8_t *data, 
                       const size_t *pieces)
 {
     unlink(path);
-    bl_spool_writer_t *w = bl_spool_writer_create(k, path);
+    bl_spool_writer_t *w = bl_spool_writer_create(k, path, "job-a");
     assert_non_null(w);
     size_t off = 0, pi = 0;
     while (off < len) {
@@ -75,7 +75,7 @@ static void write_doc(const bl_kek_t *k, const char *path, const uint8_t *data, 
 static bool read_doc(const bl_kek_t *k, const char *path, uint8_t **out, size_t *out_len)
 {
     static const size_t sizes[] = {13, 70000, 1};
-    bl_spool_reader_t *r = bl_spool_reader_create(k, path);
+    bl_spool_reader_t *r = bl_spool_reader_create(k, path, "job-a");
     if (!r)
         return false;
     size_t cap = 1 << 16, len = 0;
@@ -364,7 +364,7 @@ static void test_wrong_kek_fails(void **state)
     assert_non_null(other);
     uint8_t *data = make_data(5000);
     write_doc(kek, tpath("k.spool"), data, 5000, NULL);
-    assert_null(bl_spool_reader_create(other, tpath("k.spool")));
+    assert_null(bl_spool_reader_create(other, tpath("k.spool"), "job-a"));
     assert_true(read_doc(kek, tpath("k.spool"), NULL, NULL));
     free(data);
     bl_kek_delete(other);
@@ -410,10 +410,20 @@ static void test_rewrap(void **state)
     size_t len = 3 * SEG + 77;
     uint8_t *data = make_data(len);
     write_doc(kek, path, data, len, NULL);
-    // The wrong old key leaves the file alone.
-    assert_false(bl_spool_rewrap(new_kek, kek, path));
+    // A key pair that does not open it leaves the file alone (a damaged or foreign document),
+    // and so does another owner.
+    const char *kpath2 = tpath("other.kek");
+    unlink(kpath2);
+    bl_kek_t *other = bl_kek_load_or_create(kpath2);
+    assert_non_null(other);
+    assert_int_equal(bl_spool_rewrap(other, new_kek, path, "job-a"), BL_REWRAP_UNREADABLE);
+    assert_int_equal(bl_spool_rewrap(kek, new_kek, path, "job-b"), BL_REWRAP_UNREADABLE);
+    bl_kek_delete(other);
+    unlink(kpath2);
     assert_true(read_doc(kek, path, NULL, NULL));
-    assert_true(bl_spool_rewrap(kek, new_kek, path));
+    assert_int_equal(bl_spool_rewrap(kek, new_kek, path, "job-a"), BL_REWRAP_DONE);
+    // Run again (an interrupted rotation): the new key opens it already.
+    assert_int_equal(bl_spool_rewrap(kek, new_kek, path, "job-a"), BL_REWRAP_ALREADY);
     uint8_t *back = NULL;
     size_t back_len = 0;
     assert_true(read_doc(new_kek, path, &back, &back_len));
@@ -481,24 +491,41 @@ static void test_writer_abort_and_exclusive(void **state)
     (void)state;
     const char *path = tpath("abort.spool");
     unlink(path);
-    bl_spool_writer_t *w = bl_spool_writer_create(kek, path);
+    bl_spool_writer_t *w = bl_spool_writer_create(kek, path, "job-a");
     assert_non_null(w);
     // O_EXCL: a second writer on the same path is refused.
-    assert_null(bl_spool_writer_create(kek, path));
+    assert_null(bl_spool_writer_create(kek, path, "job-a"));
     uint8_t *data = make_data(SEG + 10);
     assert_true(bl_spool_writer_write(w, data, SEG + 10));
     assert_int_equal(access(path, F_OK), 0);
     bl_spool_writer_abort(w);
     assert_int_equal(access(path, F_OK), -1);
     // The refused second create did not remove the first writer's file either.
-    w = bl_spool_writer_create(kek, path);
+    w = bl_spool_writer_create(kek, path, "job-a");
     assert_non_null(w);
-    assert_null(bl_spool_writer_create(kek, path));
+    assert_null(bl_spool_writer_create(kek, path, "job-a"));
     assert_int_equal(access(path, F_OK), 0);
     bl_spool_writer_abort(w);
     bl_spool_writer_abort(NULL);
-    assert_null(bl_spool_writer_create(kek, tpath("no-such-dir/x.spool")));
+    assert_null(bl_spool_writer_create(kek, tpath("no-such-dir/x.spool"), "job-a"));
     free(data);
+}
+
+// A document opens only for the owner it was written for: read for another job (a mix-up of
+// file names or log places) it fails, and tells why.
+static void test_binding(void **state)
+{
+    (void)state;
+    const char *path = tpath("bound.spool");
+    uint8_t *data = make_data(5000);
+    write_doc(kek, path, data, 5000, NULL);
+    bl_spool_reader_t *r = bl_spool_reader_create(kek, path, "job-b");
+    assert_null(r);
+    r = bl_spool_reader_create(kek, path, "");
+    assert_null(r);
+    assert_true(read_doc(kek, path, NULL, NULL)); // "job-a", as written
+    free(data);
+    unlink(path);
 }
 
 // Public random bytes from the buffer: never handed out twice (1000 16-byte values over
@@ -559,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_kek_file_modes),
         cmocka_unit_test(test_writer_abort_and_exclusive),
         cmocka_unit_test(test_random_public_unique),
+        cmocka_unit_test(test_binding),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

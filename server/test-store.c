@@ -5,6 +5,7 @@
 
 #include "server/log.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -78,8 +79,8 @@ static void test_callback_after_writes(void **state)
     probe_t p = {.path = file};
     assert_true(bl_store_begin(store));
     assert_true(bl_store_exec(store, "INSERT INTO meta(key, value) VALUES('t', '1')"));
-    bl_store_sync_write(store, dup(fd), 0, dup_text("first"), 5);
-    bl_store_sync_write(store, dup(fd), 0, dup_text("SEC"), 3); // after the first
+    bl_store_sync_borrowed(store, fd, 0, dup_text("first"), 5);
+    bl_store_sync_borrowed(store, fd, 0, dup_text("SEC"), 3); // after the first
     bl_store_sync_fd(store, dup(fd));
     bl_store_after_commit(store, on_durable, &p);
     assert_int_equal(p.calls, 0); // never inside the pass
@@ -107,11 +108,42 @@ static void test_failed_write_fails_batch(void **state)
     close(fd);
     fd = open(file, O_RDONLY); // pwrite fails with EBADF
     probe_t p = {.path = file};
-    bl_store_sync_write(store, fd, 0, dup_text("x"), 1);
+    bl_store_sync_borrowed(store, fd, 0, dup_text("x"), 1);
     bl_store_after_commit(store, on_durable, &p);
     run_until(base, &p);
     assert_int_equal(p.calls, 1);
     assert_false(p.ok);
+    close(fd);
+    bl_store_close(store);
+    event_base_free(base);
+}
+
+// A pass whose file work could not be handed on fails, though its own writes succeed.
+static void test_failed_pass(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    assert_int_equal(event_base_priority_init(base, 3), 0);
+    unlink(tpath("e.db"));
+    bl_store_t *store = bl_store_open(tpath("e.db"), base);
+    assert_non_null(store);
+    const char *file = tpath("e");
+    int fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    probe_t p = {.path = file};
+    bl_store_sync_borrowed(store, fd, 0, dup_text("ok"), 2);
+    bl_store_fail_pass(store, EMFILE);
+    bl_store_after_commit(store, on_durable, &p);
+    run_until(base, &p);
+    assert_int_equal(p.calls, 1);
+    assert_false(p.ok);
+    // The next pass is not affected.
+    probe_t q = {.path = file};
+    bl_store_sync_borrowed(store, fd, 0, dup_text("OK"), 2);
+    bl_store_after_commit(store, on_durable, &q);
+    run_until(base, &q);
+    assert_true(q.ok);
+    assert_string_equal(q.file_then, "OK");
+    close(fd);
     bl_store_close(store);
     event_base_free(base);
 }
@@ -130,7 +162,7 @@ static void test_commit_drains(void **state)
     probe_t p = {.path = file};
     assert_true(bl_store_begin(store));
     assert_true(bl_store_exec(store, "INSERT INTO meta(key, value) VALUES('u', '2')"));
-    bl_store_sync_write(store, dup(fd), 0, dup_text("drained"), 7);
+    bl_store_sync_borrowed(store, fd, 0, dup_text("drained"), 7);
     bl_store_after_commit(store, on_durable, &p);
     assert_true(bl_store_commit(store));
     assert_int_equal(p.calls, 1);
@@ -162,9 +194,9 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    static const char *const names[] = {"a.db",     "a.db-wal", "a.db-shm", "b.db",
-                                        "b.db-wal", "b.db-shm", "c.db",     "c.db-wal",
-                                        "c.db-shm", "data",     "ro",       "d"};
+    static const char *const names[] = {
+        "a.db",     "a.db-wal", "a.db-shm", "b.db", "b.db-wal", "b.db-shm", "c.db",     "c.db-wal",
+        "c.db-shm", "data",     "ro",       "d",    "e.db",     "e.db-wal", "e.db-shm", "e"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         unlink(tpath(names[i]));
     return rmdir(tmpdir);
@@ -175,6 +207,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_callback_after_writes),
         cmocka_unit_test(test_failed_write_fails_batch),
+        cmocka_unit_test(test_failed_pass),
         cmocka_unit_test(test_commit_drains),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

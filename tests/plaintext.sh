@@ -36,7 +36,7 @@ id=$(printf '%s' "$out" | sed -n 's/.*request id is held-\([0-9]*\).*/\1/p')
 is "$(bl_job_state "$port" held "$id")" "pending-held" "the job is held (its document is spooled)"
 # A small document goes to the document log, a large one is a spool file of its own.
 hdr=$(bl_doc_header "$W/state" "$id")
-like "$hdr" "^424C53504F4F4C3100010000" "the document is spooled, encrypted (BLSPOOL1 header, flags 0)"
+like "$hdr" "^424C53504F4F4C3100020000" "the document is spooled, encrypted (BLSPOOL1 header, flags 0)"
 is "$(scan)" "" "nothing under StateDir holds the marker while the job is spooled"
 is "$(stat -c %a "$W/state/kek")" 600 "the key-encryption key is mode 0600"
 # As root the sandboxed filters (other uids) must pass through StateDir to their TMPDIR: 0711,
@@ -63,10 +63,10 @@ is "$(scan)" "" "nothing under StateDir holds the marker after printing"
 ok $? "there is no spool file of it"
 # Its key in the log is destroyed: flags FFFF, the wrapped key replaced by random bytes (written
 # by the sync thread right after the job's end was committed).
-shredded_now() { bl_doc_header "$W/state" "$id" | grep -q '^424C53504F4F4C310001FFFF'; }
+shredded_now() { bl_doc_header "$W/state" "$id" | grep -q '^424C53504F4F4C310002FFFF'; }
 bl_wait_for 5 shredded_now
 after=$(bl_doc_header "$W/state" "$id")
-like "$after" "^424C53504F4F4C310001FFFF" "the document's key is shredded (flags FFFF)"
+like "$after" "^424C53504F4F4C310002FFFF" "the document's key is shredded (flags FFFF)"
 [ "${after:32}" != "${hdr:32}" ]
 ok $? "the nonce prefix and the wrapped key are overwritten"
 

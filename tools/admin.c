@@ -349,40 +349,133 @@ static int user_erase(const bl_config_t *c, const char *subject)
 
 // --- keys -----------------------------------------------------------------------------------
 
-// Rewraps the keys of the live documents in the document log, and syncs them.
-static void rewrap_log(const bl_config_t *c, bl_store_t *store, const bl_kek_t *old,
-                       const bl_kek_t *next, int *done, int *already, int *failed)
+// What a rotation did: rewrapped now, by an earlier interrupted run, documents nothing opens
+// any more (damaged: their jobs cannot print, with or without the rotation), write failures.
+typedef struct rotation {
+    int done, already, lost, failed;
+} rotation_t;
+
+static void count(rotation_t *r, bl_rewrap_t w)
+{
+    if (w == BL_REWRAP_DONE)
+        r->done++;
+    else if (w == BL_REWRAP_ALREADY)
+        r->already++;
+    else if (w == BL_REWRAP_UNREADABLE)
+        r->lost++;
+    else
+        r->failed++;
+}
+
+// The owner (uuid) of job `id`, for the binding of its document; false when there is no job.
+static bool job_uuid(sqlite3 *db, long id, char *uuid, size_t len)
+{
+    sqlite3_stmt *st = NULL;
+    bool ok =
+        sqlite3_prepare_v2(db, "SELECT uuid FROM jobs WHERE id = ?", -1, &st, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_int64(st, 1, id);
+        ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0);
+        if (ok)
+            snprintf(uuid, len, "%s", (const char *)sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+// Spool files (large documents): N.bls belongs to job N. A file without a job is left to
+// blattd, which shreds it at its next start.
+static void rewrap_spool(const char *spool, sqlite3 *db, const bl_kek_t *old, const bl_kek_t *next,
+                         rotation_t *r)
+{
+    DIR *d = opendir(spool);
+    if (!d) {
+        if (errno != ENOENT)
+            r->failed++;
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char *end = NULL;
+        long id = strtol(de->d_name, &end, 10);
+        if (id <= 0 || !end || strcmp(end, ".bls"))
+            continue;
+        char path[1400], uuid[64];
+        snprintf(path, sizeof(path), "%s/%s", spool, de->d_name);
+        if (job_uuid(db, id, uuid, sizeof(uuid)))
+            count(r, bl_spool_rewrap(old, next, path, uuid));
+    }
+    closedir(d);
+}
+
+// Documents in the document log, synced before the old key may go.
+static void rewrap_log(const bl_config_t *c, sqlite3 *db, const bl_kek_t *old, const bl_kek_t *next,
+                       rotation_t *r)
 {
     char logdir[1100];
     path_in(c, "doclog", logdir, sizeof(logdir));
     bl_doclog_t *log = bl_doclog_open(logdir);
     sqlite3_stmt *st = NULL;
-    if (!log || sqlite3_prepare_v2(bl_store_db(store),
-                                   "SELECT doc_seg, doc_off, doc_len FROM jobs WHERE doc_seg > 0"
-                                   " AND doc_state = 2 AND state < 7",
+    if (!log || sqlite3_prepare_v2(db,
+                                   "SELECT doc_seg, doc_off, doc_len, uuid FROM jobs"
+                                   " WHERE doc_seg > 0 AND doc_state = 2 AND state < 7",
                                    -1, &st, NULL) != SQLITE_OK) {
-        (*failed)++;
+        r->failed++;
         bl_doclog_close(log);
         return;
     }
     while (sqlite3_step(st) == SQLITE_ROW) {
         bl_doclog_ref_t ref = {(uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
                                sqlite3_column_int64(st, 2)};
-        bl_spool_reader_t *r = bl_doclog_reader(log, next, &ref);
-        if (r) {
-            bl_spool_reader_delete(r); // rewrapped by an earlier, interrupted run
-            (*already)++;
-        } else if (bl_doclog_rewrap(log, old, next, &ref)) {
-            (*done)++;
-        } else {
-            (*failed)++;
-        }
+        const unsigned char *uuid = sqlite3_column_text(st, 3);
+        count(r, bl_doclog_rewrap(log, old, next, &ref, uuid ? (const char *)uuid : ""));
     }
     sqlite3_finalize(st);
-    // The new wraps must be durable before the old key goes.
     if (!bl_doclog_sync(log))
-        (*failed)++;
+        r->failed++;
     bl_doclog_close(log);
+}
+
+// Documents an older blattd kept in the database: rewrapped in one transaction.
+static void rewrap_db(bl_store_t *store, const bl_kek_t *old, const bl_kek_t *next, rotation_t *r)
+{
+    sqlite3 *db = bl_store_db(store);
+    sqlite3_stmt *sel = NULL, *up = NULL;
+    if (!bl_store_begin(store) ||
+        sqlite3_prepare_v2(db,
+                           "SELECT d.job, d.data, j.uuid FROM documents d"
+                           " LEFT JOIN jobs j ON j.id = d.job",
+                           -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "UPDATE documents SET data = ? WHERE job = ?", -1, &up, NULL) !=
+            SQLITE_OK) {
+        r->failed++;
+        sqlite3_finalize(sel);
+        return;
+    }
+    while (sqlite3_step(sel) == SQLITE_ROW) {
+        size_t len = (size_t)sqlite3_column_bytes(sel, 1);
+        uint8_t *buf = malloc(len ? len : 1);
+        if (!buf) {
+            r->failed++;
+            break;
+        }
+        memcpy(buf, sqlite3_column_blob(sel, 1), len);
+        const unsigned char *uuid = sqlite3_column_text(sel, 2);
+        bl_rewrap_t w = bl_spool_rewrap_mem(old, next, buf, len, uuid ? (const char *)uuid : "");
+        if (w == BL_REWRAP_DONE) {
+            sqlite3_bind_blob(up, 1, buf, (int)len, SQLITE_TRANSIENT);
+            sqlite3_bind_int64(up, 2, sqlite3_column_int64(sel, 0));
+            if (sqlite3_step(up) != SQLITE_DONE)
+                w = BL_REWRAP_FAILED;
+            sqlite3_reset(up);
+        }
+        count(r, w);
+        free(buf);
+    }
+    sqlite3_finalize(sel);
+    sqlite3_finalize(up);
+    if (!bl_store_commit(store))
+        r->failed++;
 }
 
 static int key_rotate(const bl_config_t *c)
@@ -400,76 +493,15 @@ static int key_rotate(const bl_config_t *c)
     // kek.next survives an interrupted rotation: running again finishes it.
     bl_kek_t *old = bl_kek_load_or_create(kek_path);
     bl_kek_t *next = old ? bl_kek_load_or_create(next_path) : NULL;
-    DIR *d = next ? opendir(spool) : NULL;
-    int done = 0, already = 0, failed = 0;
-    if (d) {
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            size_t n = strlen(de->d_name);
-            if (n < 5 || strcmp(de->d_name + n - 4, ".bls"))
-                continue;
-            char path[1400];
-            snprintf(path, sizeof(path), "%s/%s", spool, de->d_name);
-            bl_spool_reader_t *r = bl_spool_reader_create(next, path);
-            if (r) {
-                bl_spool_reader_delete(r); // rewrapped by an earlier, interrupted run
-                already++;
-            } else if (bl_spool_rewrap(old, next, path)) {
-                done++;
-            } else {
-                failed++;
-            }
-        }
-        closedir(d);
+    bl_store_t *store = next ? bl_store_open(db, NULL) : NULL;
+    rotation_t r = {0};
+    if (store) {
+        rewrap_spool(spool, bl_store_db(store), old, next, &r);
+        rewrap_log(c, bl_store_db(store), old, next, &r);
+        rewrap_db(store, old, next, &r);
     }
-    // Documents kept in the database: rewrapped in one transaction. A row that the new key
-    // already opens was done by an interrupted run.
-    bl_store_t *dstore = d ? bl_store_open(db, NULL) : NULL;
-    if (d && !dstore)
-        failed++;
-    if (dstore)
-        rewrap_log(c, dstore, old, next, &done, &already, &failed);
-    if (dstore && bl_store_begin(dstore)) {
-        sqlite3 *sdb = bl_store_db(dstore);
-        sqlite3_stmt *sel = NULL, *up = NULL;
-        if (sqlite3_prepare_v2(sdb, "SELECT job, data FROM documents", -1, &sel, NULL) !=
-                SQLITE_OK ||
-            sqlite3_prepare_v2(sdb, "UPDATE documents SET data = ? WHERE job = ?", -1, &up, NULL) !=
-                SQLITE_OK)
-            failed++;
-        while (sel && up && sqlite3_step(sel) == SQLITE_ROW) {
-            size_t len = (size_t)sqlite3_column_bytes(sel, 1);
-            uint8_t *buf = malloc(len ? len : 1);
-            if (!buf) {
-                failed++;
-                break;
-            }
-            memcpy(buf, sqlite3_column_blob(sel, 1), len);
-            bl_spool_reader_t *r = bl_spool_reader_create_mem(next, buf, len);
-            if (r) {
-                bl_spool_reader_delete(r);
-                already++;
-            } else if (bl_spool_rewrap_mem(old, next, buf, len)) {
-                sqlite3_bind_blob(up, 1, buf, (int)len, SQLITE_TRANSIENT);
-                sqlite3_bind_int64(up, 2, sqlite3_column_int64(sel, 0));
-                if (sqlite3_step(up) == SQLITE_DONE)
-                    done++;
-                else
-                    failed++;
-                sqlite3_reset(up);
-            } else {
-                failed++;
-            }
-            free(buf);
-        }
-        sqlite3_finalize(sel);
-        sqlite3_finalize(up);
-        // The new wraps must be durable before the old key goes.
-        if (!bl_store_commit(dstore))
-            failed++;
-    }
-    bl_store_close(dstore);
-    if (d && !failed) {
+    // Only a failed write keeps the old key: a document nothing opens is lost either way.
+    if (store && !r.failed) {
         int dfd = open(c->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (rename(next_path, kek_path) == 0 && dfd >= 0 && fsync(dfd) == 0)
             rc = 0;
@@ -478,9 +510,11 @@ static int key_rotate(const bl_config_t *c)
     }
     bl_kek_delete(old);
     bl_kek_delete(next);
-    char result[128];
-    snprintf(result, sizeof(result), "%d documents rewrapped, %d failed", done + already, failed);
-    bl_store_t *store = bl_store_open(db, NULL);
+    char result[200];
+    snprintf(result, sizeof(result),
+             "%d documents rewrapped (%d by an earlier run), %d unreadable (their jobs cannot"
+             " print), %d failed",
+             r.done + r.already, r.already, r.lost, r.failed);
     bl_audit_t *a = store ? bl_audit_open(store, key) : NULL;
     char who[256], actor[300];
     operator_name(who, sizeof(who));
@@ -493,8 +527,9 @@ static int key_rotate(const bl_config_t *c)
     close(lock);
     if (rc)
         fprintf(stderr,
-                "blatt: key rotation incomplete (%s); the old key stays in use, run it "
-                "again\n",
+                "blatt: key rotation incomplete (%s): some documents are under the new key,"
+                " the rest under the old one; blattd starts again only after `blatt key"
+                " rotate` has finished\n",
                 result);
     else
         printf("key rotated: %s\n", result);
