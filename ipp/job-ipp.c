@@ -188,10 +188,15 @@ void bl_ipp_cancel_my_jobs(bl_ipp_req_t *req)
         cancel_listed(req, listed, all);
         return;
     }
-    // Collect first: canceling may remove jobs from the active list.
-    int ids[1024];
+    // Collect first: canceling may remove jobs from the active list. All of them: a cap here
+    // left jobs behind while the answer said successful-ok.
+    int *ids = malloc((sys->num_active + 1) * sizeof(*ids));
+    if (!ids) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_INTERNAL, "out of memory");
+        return;
+    }
     size_t n = 0;
-    for (size_t i = 0; i < sys->num_active && n < 1024; i++) {
+    for (size_t i = 0; i < sys->num_active; i++) {
         bl_job_t *job = sys->active[i];
         if ((!req->printer || job->printer == req->printer) && (all || bl_ipp_is_owner(req, job)) &&
             !bl_job_is_terminal(job))
@@ -205,6 +210,7 @@ void bl_ipp_cancel_my_jobs(bl_ipp_req_t *req)
         bl_job_cancel(job, bl_ipp_is_owner(req, job) ? "job-canceled-by-user"
                                                      : "job-canceled-by-operator");
     }
+    free(ids);
 }
 
 void bl_ipp_hold_job(bl_ipp_req_t *req)
@@ -219,10 +225,14 @@ void bl_ipp_hold_job(bl_ipp_req_t *req)
 void bl_ipp_release_job(bl_ipp_req_t *req)
 {
     bl_job_t *job = own_active_job(req);
-    if (job && !bl_job_release(job))
+    if (job && job->state != BL_JOB_HELD) {
         bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_POSSIBLE, "job %d is not held", job->id);
-    else if (job)
+    } else if (job) {
+        // Recorded before the release: the release may start the job's pipeline at once,
+        // whose reading of the document is audited too.
         audit_job(req, "job-release", job);
+        bl_job_release(job);
+    }
 }
 
 // Set-Job-Attributes: job-hold-until only (what `lp -i ID -H hold|resume` sends).
