@@ -227,6 +227,8 @@ void bl_doclog_close(bl_doclog_t *log)
     free(log);
 }
 
+static void seg_retire(bl_doclog_t *log, segment_t *s);
+
 // A live reference and its place in the caller's array (recovery sorts a copy).
 typedef struct live_ref {
     bl_doclog_ref_t ref;
@@ -375,15 +377,10 @@ bool bl_doclog_recover(bl_doclog_t *log, const bl_doclog_ref_t *refs, size_t num
     // Segments without a live document go (their documents are shredded by now).
     for (size_t i = 0; i < log->num_segs;) {
         segment_t *s = &log->segs[i];
-        if (s->live) {
+        if (s->live)
             i++;
-            continue;
-        }
-        char path[1100];
-        seg_path(log, s->seq, path, sizeof(path));
-        if (unlink(path) != 0)
-            bl_log(BL_LOG_WARN, "doclog: cannot remove %s: %s", path, strerror(errno));
-        seg_remove(log, s);
+        else
+            seg_retire(log, s);
     }
     log->tracking = true;
     log->cur = 0; // the next append starts a new segment

@@ -165,25 +165,8 @@ static bool write_all(int fd, const void *buf, size_t len)
     return true;
 }
 
-// Reads up to len bytes, stopping early only at end of file: the count, or -1 (errno set).
-static ssize_t read_full(int fd, void *buf, size_t len)
-{
-    uint8_t *p = buf;
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = read(fd, p + got, len - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    return (ssize_t)got;
-}
-
-// Reads up to len bytes at off like read_full(), without moving the file offset.
+// Reads up to len bytes at off, stopping early only at end of file: the count, or -1 (errno
+// set). The file offset does not move.
 static ssize_t pread_full(int fd, void *buf, size_t len, off_t off)
 {
     uint8_t *p = buf;
@@ -336,7 +319,7 @@ static bl_kek_t *kek_read(int fd, const char *path)
     } else if (st.st_size != KEY_LEN) {
         bl_log(BL_LOG_ERROR, "spool: KEK %s has %lld bytes, expected %d", path,
                (long long)st.st_size, KEY_LEN);
-    } else if ((kek = kek_alloc()) != NULL && read_full(fd, kek->key, KEY_LEN) != KEY_LEN) {
+    } else if ((kek = kek_alloc()) != NULL && pread_full(fd, kek->key, KEY_LEN, 0) != KEY_LEN) {
         bl_log(BL_LOG_ERROR, "spool: cannot read KEK %s", path);
         bl_kek_delete(kek);
         kek = NULL;
