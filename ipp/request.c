@@ -9,6 +9,7 @@
 
 #include <pwd.h>
 #include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -743,8 +744,11 @@ static bool doc_write(void *ctx, const uint8_t *data, size_t len)
     uint64_t max = req->sys->config->max_document_size;
     if (max && req->doc_job->doc_size + len > max)
         doc_fail(req, IPP_STATUS_ERROR_REQUEST_ENTITY, "the document is larger than allowed");
-    else
-        doc_fail(req, IPP_STATUS_ERROR_DEVICE, "the spool cannot take the document (disk full?)");
+    else {
+        char why[160];
+        snprintf(why, sizeof(why), "the spool cannot take the document: %s", strerror(errno));
+        doc_fail(req, IPP_STATUS_ERROR_DEVICE, why);
+    }
     return false;
 }
 

@@ -142,14 +142,16 @@ static bool seg_open(bl_doclog_t *log, segment_t *s)
         return true;
     char path[1100];
     seg_path(log, s->seq, path, sizeof(path));
-    s->fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    s->fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
     if (s->fd < 0 || fstat(s->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int err = s->fd < 0 ? errno : EINVAL; // EINVAL: not a regular file
         bl_log(BL_LOG_ERROR, "doclog: cannot open %s: %s", path,
-               s->fd < 0 ? strerror(errno) : "not a regular file");
+               s->fd < 0 ? strerror(err) : "not a regular file");
         if (s->fd >= 0)
             close(s->fd);
         s->fd = -1;
+        errno = err;
         return false;
     }
     s->size = st.st_size;
@@ -351,14 +353,27 @@ bool bl_doclog_recover(bl_doclog_t *log, const bl_doclog_ref_t *refs, size_t num
     // Never a segment number that a job may still name (its segment may be gone).
     if (min_next_seq > log->next_seq)
         log->next_seq = min_next_seq;
-    // What cannot be opened as a segment (a directory, a symlink, no access) is left alone.
+    // What is not a segment file (a directory, a symlink, a fifo) is left alone. A segment
+    // that cannot be opened just now (no descriptors, no permission) stops the start: going
+    // on would throw away the documents that acknowledged jobs need.
     for (size_t i = 0; i < log->num_segs;) {
         segment_t *s = &log->segs[i];
         if (seg_open(log, s)) {
             i++;
             continue;
         }
+        if (errno != ELOOP && errno != EISDIR && errno != EINVAL && errno != ENOENT &&
+            errno != ENXIO) {
+            bl_log(BL_LOG_ERROR,
+                   "doclog: segment %u cannot be opened: %s; blattd will not start"
+                   " until it can (nothing was changed)",
+                   s->seq, strerror(errno));
+            free(live);
+            return false;
+        }
         bl_log(BL_LOG_WARN, "doclog: %08u.seg is not a usable segment: left alone", s->seq);
+        if (s->seq >= min_next_seq)
+            min_next_seq = s->seq + 1; // its name stays taken
         seg_remove(log, s);
     }
     bool ok = true;
@@ -382,6 +397,19 @@ bool bl_doclog_recover(bl_doclog_t *log, const bl_doclog_ref_t *refs, size_t num
         else
             seg_retire(log, s);
     }
+    // Numbers from here on: above every segment seen (kept or removed), every name left alone
+    // and every segment a job names. Only when a removed stray file used up the numbers
+    // (99999999.seg) do they start again above what is kept and named.
+    uint32_t floor = min_next_seq > 0 ? min_next_seq : 1;
+    for (size_t i = 0; i < log->num_segs; i++) {
+        if (log->segs[i].seq >= floor)
+            floor = log->segs[i].seq + 1;
+        // Descriptors are opened again when needed: one per segment adds up.
+        close(log->segs[i].fd);
+        log->segs[i].fd = -1;
+    }
+    if (log->next_seq < floor || log->next_seq > 99999999)
+        log->next_seq = floor;
     log->tracking = true;
     log->cur = 0; // the next append starts a new segment
     return true;
@@ -524,9 +552,16 @@ bl_rewrap_t bl_doclog_rewrap(bl_doclog_t *log, const bl_kek_t *old_kek, const bl
     segment_t *s = seg_find(log, ref->seg);
     char what[64];
     snprintf(what, sizeof(what), "document %u:%lld", ref->seg, (long long)ref->off);
-    if (!s || !seg_open(log, s)) {
+    if (!s) {
         bl_log(BL_LOG_ERROR, "doclog: %s: its segment is missing", what);
         return BL_REWRAP_UNREADABLE;
+    }
+    if (!seg_open(log, s)) {
+        // Gone, or not a file: the document is lost. Anything else may pass (no descriptor
+        // left, no permission): then the old key must stay, or an intact document is lost.
+        return errno == ENOENT || errno == ELOOP || errno == EISDIR || errno == EINVAL
+                   ? BL_REWRAP_UNREADABLE
+                   : BL_REWRAP_FAILED;
     }
     bl_rewrap_t r = bl_spool_rewrap_at(old_kek, new_kek, s->fd, ref->off, what, bind);
     if (r == BL_REWRAP_DONE)

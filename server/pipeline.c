@@ -518,7 +518,26 @@ void bl_pipeline_start(bl_job_t *job)
     }
     pl->job = job;
     pl->uid_slot = bl_system_take_uid(job->sys, job->id);
+    errno = 0;
     pl->reader = open_document(job, spool);
+    int read_err = errno;
+    bool lost = read_err == 0 || read_err == EBADMSG || read_err == ENOENT || read_err == ELOOP ||
+                read_err == EISDIR || read_err == EINVAL || read_err == ENXIO;
+    if (!pl->reader && !lost) {
+        // The document is there but cannot be read just now (no descriptor left, a
+        // permission, an I/O error): the job waits and is tried again, like a printer that is
+        // down, instead of being lost.
+        snprintf(why, sizeof(why), "the spooled document cannot be read now (%s); trying again",
+                 strerror(read_err));
+        bl_log(BL_LOG_ERROR, "job %d: %s", job->id, why);
+        bl_system_give_uid(job->sys, pl->uid_slot);
+        free(pl);
+        remove_tmpdir(job);
+        p->active_job = NULL;
+        bl_job_update_ready(job);
+        bl_printer_spool_wait(p, why);
+        return;
+    }
     if (pl->reader) {
         // The document is decrypted for printing: that is an access to it.
         char object[64], result[200];

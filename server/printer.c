@@ -193,6 +193,13 @@ static void on_printer_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     bl_printer_t *p = arg;
+    if (p->spool_wait) {
+        p->spool_wait = false;
+        p->message[0] = '\0';
+        bl_printer_schedule(p);
+        if (!p->device_down)
+            return;
+    }
     if (is_virtual(p)) {
         // Nothing to ask a file or socket device: the next job attempt tells.
         if (p->device_down) {
@@ -218,6 +225,15 @@ void bl_printer_device_down(bl_printer_t *p, const char *why)
     snprintf(p->message, sizeof(p->message), "%s", why);
     bl_printer_add_reason(p, "offline-report");
     bl_printer_set_state(p, BL_PRINTER_STOPPED);
+    arm_timer(p, p->sys->config->job_retry_interval);
+}
+
+void bl_printer_spool_wait(bl_printer_t *p, const char *why)
+{
+    p->spool_wait = true;
+    snprintf(p->message, sizeof(p->message), "%s", why);
+    if (!p->device_down)
+        bl_printer_set_state(p, BL_PRINTER_IDLE);
     arm_timer(p, p->sys->config->job_retry_interval);
 }
 
@@ -407,7 +423,7 @@ void bl_printer_delete(bl_printer_t *p)
 
 void bl_printer_schedule(bl_printer_t *p)
 {
-    if (p->active_job || p->sys->shutting_down || !p->caps)
+    if (p->active_job || p->sys->shutting_down || !p->caps || p->spool_wait)
         return;
     if (p->device_down && evtimer_pending(p->timer, NULL))
         return; // wait for the retry timer

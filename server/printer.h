@@ -39,6 +39,7 @@ struct bl_printer {
     char message[256];
     bool accepting;
     bool device_down;
+    bool spool_wait; // a document could not be read: wait for the timer before the next try
     time_t state_time, config_time;
     bl_job_t *active_job;              // job whose pipeline runs (borrowed from sys->active)
     bl_job_t *ready_head, *ready_tail; // jobs it may start next, by id (job.c keeps the list)
@@ -64,6 +65,8 @@ void bl_printer_set_state(bl_printer_t *p, bl_printer_state_t state);
 void bl_printer_schedule(bl_printer_t *p);
 // Device could not be reached: mark the queue stopped and retry after JobRetryInterval.
 void bl_printer_device_down(bl_printer_t *p, const char *why);
+// A job's document could not be read just now: the queue starts nothing for JobRetryInterval.
+void bl_printer_spool_wait(bl_printer_t *p, const char *why);
 void bl_printer_device_up(bl_printer_t *p);
 // Whether the device supports a keyword value for `name-supported`.
 bool bl_printer_supports(bl_printer_t *p, const char *name, const char *value);

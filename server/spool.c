@@ -801,12 +801,17 @@ static bool reader_start(bl_spool_reader_t *r, const bl_kek_t *kek, const char *
     uint8_t dk[KEY_LEN];
     ssize_t n = reader_take(r, h, HDR_LEN);
     if (n != (ssize_t)HDR_LEN) {
+        // errno tells the caller: an I/O error may pass, a short header does not.
+        int err = n < 0 ? errno : EBADMSG;
         bl_log(BL_LOG_ERROR, "spool: spool file header is short or unreadable");
+        errno = err;
         return false;
     }
     if (!header_check(h, "spool file", &r->seg_size) ||
-        !key_unwrap(kek, h, "spool file", dk, bind, false))
+        !key_unwrap(kek, h, "spool file", dk, bind, false)) {
+        errno = EBADMSG;
         return false;
+    }
     memcpy(r->prefix, h + OFF_PREFIX, PREFIX_LEN);
     r->ctx = EVP_CIPHER_CTX_new();
     bool ok = r->ctx && EVP_DecryptInit_ex(r->ctx, aes_gcm(), NULL, dk, NULL) == 1;
@@ -1006,9 +1011,11 @@ bl_rewrap_t bl_spool_rewrap_at(const bl_kek_t *old_kek, const bl_kek_t *new_kek,
                                const char *what, const char *bind)
 {
     uint8_t h[HDR_LEN];
-    if (pread_full(fd, h, HDR_LEN, off) != (ssize_t)HDR_LEN) {
-        bl_log(BL_LOG_ERROR, "spool: cannot read the header of %s", what);
-        return BL_REWRAP_UNREADABLE;
+    ssize_t n = pread_full(fd, h, HDR_LEN, off);
+    if (n != (ssize_t)HDR_LEN) {
+        bl_log(BL_LOG_ERROR, "spool: cannot read the header of %s%s%s", what, n < 0 ? ": " : "",
+               n < 0 ? strerror(errno) : "");
+        return n < 0 ? BL_REWRAP_FAILED : BL_REWRAP_UNREADABLE;
     }
     bl_rewrap_t r = rewrap_header(old_kek, new_kek, h, what, bind);
     // The header is one write inside one sector.

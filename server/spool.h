@@ -59,7 +59,9 @@ void bl_spool_writer_abort(bl_spool_writer_t *w);
 typedef struct bl_spool_reader bl_spool_reader_t;
 
 // Opens `path` and unwraps its data key with `kek`, for the owner `bind` (a document bound to
-// another fails; one written before binding existed opens for any). NULL on failure (logged).
+// another fails; one written before binding existed opens for any). NULL on failure (logged):
+// errno is EBADMSG when the document is damaged, not a document or not this owner's, else the
+// error of opening or reading it (which may pass: EMFILE, EACCES, EIO).
 bl_spool_reader_t *bl_spool_reader_create(const bl_kek_t *kek, const char *path, const char *bind);
 // Reads an encrypted form held in memory (from the database).
 bl_spool_reader_t *bl_spool_reader_create_mem(const bl_kek_t *kek, const uint8_t *data, size_t len,

@@ -99,7 +99,59 @@ release "$g" erin
 bl_wait_job "$port" held "$g" completed 30
 ok $? "the intact document prints under the new key"
 
-# 5. Cancel-Jobs reaches every job, not the first 1024.
+# 5. A document that cannot be read just now (here: no permission) is not lost: its job waits
+# and prints once it can be read (regression: it was aborted for good, its key left intact).
+h=$(submit frank SECRET-FRANK)
+IFS=: read -r hs _ _ <<<"$(ref "$h")"
+hseg="$W/state/doclog/$(printf %08d "$hs").seg"
+chmod 000 "$hseg"
+release "$h" frank
+bl_wait_for 10 grep -q "job $h: the spooled document cannot be read now" "$W/blattd.log"
+ok $? "frank's released job cannot read its document and says it will try again"
+is "$(bl_job_state "$port" held "$h")" pending "it stays pending"
+chmod 600 "$hseg"
+bl_wait_job "$port" held "$h" completed 30
+ok $? "and prints once its document can be read again"
+
+# 6. A stray segment file with the highest number does not take the numbers away.
+bl_stop_blattd
+: >"$W/state/doclog/99999999.seg"
+bl_start_blattd "$CONF" "$port"
+i=$(submit grace SECRET-GRACE)
+[ -n "$i" ]
+ok $? "after an empty 99999999.seg, jobs are still taken"
+release "$i" grace
+bl_wait_job "$port" held "$i" completed 30
+ok $? "and print"
+
+# 7. Key rotation never throws away a document it could not open just now: with a segment it
+# may not write (immutable), it stops and keeps the old key; afterwards it finishes.
+k=$(submit heidi SECRET-HEIDI)
+bl_stop_blattd
+IFS=: read -r ks _ _ <<<"$(ref "$k")"
+kseg="$W/state/doclog/$(printf %08d "$ks").seg"
+if chattr +i "$kseg" 2>/dev/null; then
+    out=$("$BLATT" -c "$CONF" key rotate 2>&1)
+    ok $((!$?)) "key rotate stops when a segment cannot be opened for writing"
+    like "$out" "1 failed" "and says so"
+    chattr -i "$kseg"
+    out=$("$BLATT" -c "$CONF" key rotate 2>&1)
+    ok $? "run again, it finishes ($out)"
+else
+    skip "chattr +i is not supported here" 3
+fi
+# An empty kek.next (a crash between creating and writing it) does not block the rotation.
+: >"$W/state/kek.next"
+chmod 600 "$W/state/kek.next"
+out=$("$BLATT" -c "$CONF" key rotate 2>&1)
+ok $? "an empty kek.next left by a crash is replaced ($out)"
+bl_start_blattd "$CONF" "$port"
+ok $? "blattd starts"
+release "$k" heidi
+bl_wait_job "$port" held "$k" completed 30
+ok $? "heidi's document prints after both rotations"
+
+# 8. Cancel-Jobs reaches every job, not the first 1024.
 "$top_builddir/tests/bench/ippload" -c 4 -n 1100 -o print -f "$BL_DOCS/onepage-a4.pdf" \
     "ipp://127.0.0.1:$port/ipp/print/held" >/dev/null
 ok $? "1100 more held jobs"

@@ -31,6 +31,7 @@
 #include <sys/file.h>
 #include <termios.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void path_in(const bl_config_t *c, const char *name, char *buf, size_t len)
@@ -490,7 +491,13 @@ static int key_rotate(const bl_config_t *c)
     path_in(c, "blatt.db", db, sizeof(db));
     path_in(c, "audit.key", key, sizeof(key));
     int rc = 1;
-    // kek.next survives an interrupted rotation: running again finishes it.
+    // kek.next survives an interrupted rotation: running again finishes it. An empty one is
+    // what a crash between creating and writing it leaves: nothing was wrapped under it.
+    struct stat nst;
+    if (lstat(next_path, &nst) == 0 && S_ISREG(nst.st_mode) && nst.st_size == 0 &&
+        unlink(next_path) == 0)
+        fprintf(stderr, "blatt: removed an empty %s (left by an interrupted rotation)\n",
+                next_path);
     bl_kek_t *old = bl_kek_load_or_create(kek_path);
     bl_kek_t *next = old ? bl_kek_load_or_create(next_path) : NULL;
     bl_store_t *store = next ? bl_store_open(db, NULL) : NULL;
