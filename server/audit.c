@@ -154,6 +154,8 @@ static bool load_key(bl_audit_t *a, const char *path)
     return ok;
 }
 
+static void audit_rolled_back(void *arg);
+
 static bool load_head(bl_audit_t *a)
 {
     sqlite3_stmt *st = NULL;
@@ -194,7 +196,9 @@ bl_audit_t *bl_audit_open(bl_store_t *store, const char *key_path)
     if (!a)
         return NULL;
     a->store = store;
-    if (!load_key(a, key_path) || !init_mac(a) || !bl_store_exec(store, schema) || !load_head(a)) {
+    if (!load_key(a, key_path) || !init_mac(a) || !bl_store_exec(store, schema) || !load_head(a) ||
+        !bl_store_on_rollback(store, audit_rolled_back, a)) {
+        a->store = NULL;
         bl_audit_close(a);
         return NULL;
     }
@@ -215,6 +219,8 @@ void bl_audit_close(bl_audit_t *a)
 {
     if (!a)
         return;
+    if (a->store)
+        bl_store_off_rollback(a->store, audit_rolled_back, a);
     EVP_MAC_CTX_free(a->mac);
     OPENSSL_secure_clear_free(a, sizeof(*a));
 }
@@ -284,22 +290,57 @@ static bool actor_of(bl_audit_t *a, const char *subject, char *out, size_t len)
     return sqlite3_step(st) == SQLITE_DONE;
 }
 
-bool bl_audit_add(bl_audit_t *a, const char *actor, const char *source, const char *action,
-                  const char *object, const char *result)
+// A record kept until its pass is durable: if the pass fails, it is appended again.
+typedef struct audit_redo {
+    bl_audit_t *a;
+    uint64_t seq;
+    char hash[HASH_HEX];
+    char subject[FIELD_MAX + 1];
+    char f[6][FIELD_MAX + 1]; // f[1], the actor, is made again from subject
+} audit_redo_t;
+
+static bool append(bl_audit_t *a, const char *subject, char f[6][FIELD_MAX + 1], bool first);
+
+static void audit_redo(void *arg, bool failed)
 {
-    char f[6][FIELD_MAX + 1], who[64], subject[FIELD_MAX + 1], hash[HASH_HEX];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(f[0], sizeof(f[0]), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    clean(actor, subject, sizeof(subject));
-    clean(source && *source ? source : "-", f[2], sizeof(f[2]));
-    clean(action, f[3], sizeof(f[3]));
-    clean(object && *object ? object : "-", f[4], sizeof(f[4]));
-    clean(result, f[5], sizeof(f[5]));
+    audit_redo_t *r = arg;
+    if (failed) {
+        // Not there: its pass was rolled back. There: only its sync failed; a later one
+        // covers it.
+        sqlite3_stmt *st =
+            bl_store_stmt(r->a->store, "SELECT 1 FROM audit WHERE seq = ? AND hash = ?");
+        bool there = false;
+        if (st) {
+            sqlite3_bind_int64(st, 1, (sqlite3_int64)r->seq);
+            sqlite3_bind_text(st, 2, r->hash, -1, SQLITE_STATIC);
+            there = sqlite3_step(st) == SQLITE_ROW;
+            sqlite3_reset(st);
+        }
+        if (!there && !append(r->a, r->subject, r->f, false))
+            bl_log(BL_LOG_ERROR, "audit: a record of a failed commit is lost: %s %s %s", r->f[3],
+                   r->f[4], r->f[5]);
+    }
+    OPENSSL_cleanse(r, sizeof(*r));
+    free(r);
+}
+
+// A commit failed and took its records with it: the chain goes on from the last one stored.
+static void audit_rolled_back(void *arg)
+{
+    bl_audit_t *a = arg;
+    if (!load_head(a))
+        bl_log(BL_LOG_ERROR, "audit: cannot read the chain's head again: %s",
+               sqlite3_errmsg(bl_store_db(a->store)));
+}
+
+// Appends one record (f[0] time, f[2] source ... f[5] result; f[1] is set here) to the pass's
+// transaction and keeps a copy until the pass is durable. first: new, not appended again.
+static bool append(bl_audit_t *a, const char *subject, char f[6][FIELD_MAX + 1], bool first)
+{
+    char who[64], hash[HASH_HEX];
     if (!bl_store_begin(a->store) || !actor_of(a, subject, who, sizeof(who)))
         return false;
-    snprintf(f[1], sizeof(f[1]), "%s", who);
+    snprintf(f[1], FIELD_MAX + 1, "%s", who);
     const char *fields[6] = {f[0], f[1], f[2], f[3], f[4], f[5]};
     uint64_t seq = a->last_seq + 1;
     sqlite3_stmt *st = bl_store_stmt(a->store, "INSERT INTO audit(seq, time, actor, source, "
@@ -318,10 +359,39 @@ bool bl_audit_add(bl_audit_t *a, const char *actor, const char *source, const ch
     }
     a->last_seq = seq;
     memcpy(a->last_hash, hash, HASH_HEX);
-    if (a->to_syslog)
+    audit_redo_t *r = malloc(sizeof(*r));
+    if (r) {
+        r->a = a;
+        r->seq = seq;
+        memcpy(r->hash, hash, HASH_HEX);
+        snprintf(r->subject, sizeof(r->subject), "%s", subject);
+        memcpy(r->f, f, sizeof(r->f));
+        bl_store_redo(a->store, audit_redo, r);
+    } else {
+        bl_log(BL_LOG_WARN, "audit: out of memory: record %llu is not kept for a failed commit",
+               (unsigned long long)seq);
+    }
+    if (first && a->to_syslog)
         syslog(LOG_NOTICE, "audit seq=%llu actor=%s source=%s action=%s object=%s result=%s",
                (unsigned long long)seq, f[1], f[2], f[3], f[4], f[5]);
     return true;
+}
+
+bool bl_audit_add(bl_audit_t *a, const char *actor, const char *source, const char *action,
+                  const char *object, const char *result)
+{
+    char f[6][FIELD_MAX + 1], subject[FIELD_MAX + 1];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(f[0], sizeof(f[0]), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    f[1][0] = '\0';
+    clean(actor, subject, sizeof(subject));
+    clean(source && *source ? source : "-", f[2], sizeof(f[2]));
+    clean(action, f[3], sizeof(f[3]));
+    clean(object && *object ? object : "-", f[4], sizeof(f[4]));
+    clean(result, f[5], sizeof(f[5]));
+    return append(a, subject, f, true);
 }
 
 bool bl_audit_verify(bl_store_t *store, bl_audit_report_t *r)

@@ -215,11 +215,28 @@ static const char save_sql[] =
     " doc_size, attempts, page_ranges, user_name, doc_seg, doc_off, doc_len)"
     " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
+// A pass that saved the job failed: memory is ahead of the database; save it again.
+static void job_redo(void *arg, bool failed)
+{
+    bl_job_t *job = arg;
+    if (failed) {
+        bl_log(BL_LOG_WARN, "job %d: its state is written again after a failed commit", job->id);
+        bl_job_save(job);
+    }
+    bl_job_unref(job);
+}
+
 bool bl_job_save(bl_job_t *job)
 {
     bl_store_t *store = job->sys->store;
     if (!bl_store_begin(store))
         return false;
+    uint64_t pass = bl_store_pass(store) + 1;
+    if (job->redo_pass != pass) {
+        job->redo_pass = pass;
+        bl_job_ref(job);
+        bl_store_redo(store, job_redo, job);
+    }
     sqlite3_stmt *st = bl_store_stmt(store, save_sql);
     if (!st)
         return false;

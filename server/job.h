@@ -73,6 +73,7 @@ struct bl_job {
     int impressions, sheets, impressions_color, impressions_mono, pages;
     bl_doc_state_t doc_state;
     bool doc_durable;        // the spooled document's commit is on disk: the job may print
+    uint64_t redo_pass;      // the store pass (plus one) whose failure would save it again
     bl_doclog_ref_t doc_ref; // where a small document lies in the log (seg 0: not there)
     uint64_t doc_size;
     int attempts;

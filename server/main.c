@@ -389,6 +389,8 @@ static int run(bl_config_t *config, const char *conf_path, bool foreground)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    // A file size limit (LimitFSIZE=) fails the write like a full disk instead of killing blattd.
+    signal(SIGXFSZ, SIG_IGN);
     raise_nofile(config);
     d.sys = bl_system_create(d.base, config);
     if (!d.sys || !open_listeners(&d, config)) {

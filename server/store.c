@@ -56,6 +56,16 @@ typedef struct batch {
     int err; // errno of the first failed write or sync (set by the thread)
 } batch_t;
 
+// A write to do again if its pass fails (bl_store_redo).
+typedef struct redo {
+    bl_store_t *store;
+    bl_store_redo_fn fn;
+    void *arg;
+    struct redo *next;
+} redo_t;
+
+#define MAX_ROLLBACK_FNS 4
+
 struct bl_store {
     sqlite3 *db;
     struct event *commit_ev;     // lowest priority: after every other event of the pass
@@ -82,6 +92,15 @@ struct bl_store {
     pthread_cond_t cond;
     int efd;
     struct event *done_ev;
+    // Memory ahead of a failed pass: redo work due at redo_ev, and who rereads on a rollback.
+    uint64_t passes;
+    redo_t *redo_head, **redo_tail;
+    struct event *redo_ev;
+    struct {
+        bl_store_rollback_fn fn;
+        void *arg;
+    } rollback[MAX_ROLLBACK_FNS];
+    size_t num_rollback;
 };
 
 static const char schema[] =
@@ -112,6 +131,8 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS jobs_printer_done ON jobs(printer, completed, id);";
 
 static void on_commit_due(evutil_socket_t fd, short what, void *arg);
+static void on_redo_due(evutil_socket_t fd, short what, void *arg);
+static size_t run_redo(bl_store_t *store, bool failed);
 
 #define SCHEMA_VERSION 3
 
@@ -445,6 +466,7 @@ bl_store_t *bl_store_open(const char *path, struct event_base *base)
     if (!store)
         return NULL;
     store->wal_fd = store->efd = -1;
+    store->redo_tail = &store->redo_head;
     if (sqlite3_open_v2(path, &store->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
@@ -466,7 +488,8 @@ bl_store_t *bl_store_open(const char *path, struct event_base *base)
     if (base) {
         store->commit_ev = event_new(base, -1, 0, on_commit_due, store);
         store->commit_now_ev = event_new(base, -1, 0, on_commit_due, store);
-        if (!store->commit_ev || !store->commit_now_ev) {
+        store->redo_ev = evtimer_new(base, on_redo_due, store);
+        if (!store->commit_ev || !store->commit_now_ev || !store->redo_ev) {
             bl_store_close(store);
             return NULL;
         }
@@ -484,6 +507,7 @@ bl_store_t *bl_store_open_readonly(const char *path)
     if (!store)
         return NULL;
     store->wal_fd = store->efd = -1;
+    store->redo_tail = &store->redo_head;
     if (sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         bl_log(BL_LOG_ERROR, "store: cannot open %s: %s", path,
@@ -503,6 +527,10 @@ void bl_store_close(bl_store_t *store)
         store->waiting.num_cbs || store->waiting.num_items)
         bl_store_commit(store);
     stop_async(store);
+    if (run_redo(store, false))
+        bl_log(BL_LOG_ERROR, "store: closed with changes of a failed commit not written again");
+    if (store->redo_ev)
+        event_free(store->redo_ev);
     for (size_t i = 0; i < STMT_CACHE; i++)
         sqlite3_finalize(store->cache[i].stmt);
     if (store->commit_ev)
@@ -611,19 +639,124 @@ void bl_store_set_sync_source(bl_store_t *store, bl_store_sync_source_fn fn, voi
     store->source_arg = arg;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Memory ahead of a failed pass
+
+static void on_redo_outcome(void *arg, bool ok)
+{
+    redo_t *r = arg;
+    bl_store_t *store = r->store;
+    if (ok || !store->redo_ev) {
+        r->fn(r->arg, false);
+        free(r);
+        return;
+    }
+    // Not at once: with the disk still full every pass would fail and retry again.
+    r->next = NULL;
+    *store->redo_tail = r;
+    store->redo_tail = &r->next;
+    if (!evtimer_pending(store->redo_ev, NULL)) {
+        struct timeval tv = {1, 0};
+        evtimer_add(store->redo_ev, &tv);
+    }
+}
+
+// Takes the pending redo work and calls each with failed (write again) or not (release).
+static size_t run_redo(bl_store_t *store, bool failed)
+{
+    redo_t *r = store->redo_head;
+    store->redo_head = NULL;
+    store->redo_tail = &store->redo_head;
+    size_t n = 0;
+    while (r) {
+        redo_t *next = r->next;
+        r->fn(r->arg, failed);
+        free(r);
+        r = next;
+        n++;
+    }
+    return n;
+}
+
+static void on_redo_due(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    bl_store_t *store = arg;
+    size_t n = run_redo(store, true);
+    bl_log(BL_LOG_WARN, "store: %zu change(s) of a failed commit written again", n);
+}
+
+void bl_store_redo(bl_store_t *store, bl_store_redo_fn fn, void *arg)
+{
+    redo_t *r = malloc(sizeof(*r));
+    if (!r) {
+        fn(arg, false);
+        return;
+    }
+    *r = (redo_t){store, fn, arg, NULL};
+    bl_store_after_commit(store, on_redo_outcome, r);
+}
+
+uint64_t bl_store_pass(const bl_store_t *store)
+{
+    return store->passes;
+}
+
+bool bl_store_on_rollback(bl_store_t *store, bl_store_rollback_fn fn, void *arg)
+{
+    if (store->num_rollback >= MAX_ROLLBACK_FNS)
+        return false;
+    store->rollback[store->num_rollback].fn = fn;
+    store->rollback[store->num_rollback].arg = arg;
+    store->num_rollback++;
+    return true;
+}
+
+void bl_store_off_rollback(bl_store_t *store, bl_store_rollback_fn fn, void *arg)
+{
+    for (size_t i = 0; i < store->num_rollback; i++) {
+        if (store->rollback[i].fn == fn && store->rollback[i].arg == arg) {
+            store->rollback[i] = store->rollback[--store->num_rollback];
+            return;
+        }
+    }
+}
+
+void bl_store_flush_redo(bl_store_t *store)
+{
+    if (store->redo_ev)
+        evtimer_del(store->redo_ev);
+    if (!store->redo_head)
+        return;
+    run_redo(store, true);
+    bl_store_commit(store);
+    size_t n = run_redo(store, false);
+    if (n)
+        bl_log(BL_LOG_ERROR,
+               "store: %zu change(s) could not be written before the stop: the database keeps "
+               "their earlier state",
+               n);
+}
+
 // Commits the pass's transaction (no fsync in the daemon) and moves the pass's batch, plus the
 // descriptors the sync source reports, to `out`. false when the COMMIT failed: then the pass's
 // callbacks have run with ok=false already.
 static bool commit_pass(bl_store_t *store, batch_t *out)
 {
     bool ok = true;
+    store->passes++;
     if (store->in_txn) {
         ok = bl_store_exec(store, "COMMIT");
-        if (!ok)
+        if (!ok && !sqlite3_get_autocommit(store->db))
             bl_store_exec(store, "ROLLBACK");
         store->in_txn = false;
     }
     if (!ok) {
+        bl_log(BL_LOG_ERROR, "store: a commit failed and was rolled back: its changes are "
+                             "written again from memory in a second");
+        for (size_t i = 0; i < store->num_rollback; i++)
+            store->rollback[i].fn(store->rollback[i].arg);
         batch_finish(&store->pass, false);
         return false;
     }

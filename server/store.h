@@ -43,6 +43,25 @@ void bl_store_fail_pass(bl_store_t *store, int err);
 // Called at every commit, before the batch is handed on: adds file work (document log).
 typedef void (*bl_store_sync_source_fn)(void *arg, bl_store_t *store);
 void bl_store_set_sync_source(bl_store_t *store, bl_store_sync_source_fn fn, void *arg);
+// Memory that is ahead of a failed commit. When a pass's COMMIT fails (a full disk), SQLite
+// rolls the whole pass back, while the daemon's memory already shows its changes; when the
+// pass's file work fails, the rows stay but are not durable. Either way memory must be written
+// again. A writer that keeps state in memory registers once per pass (bl_store_pass() tells
+// which one is open): fn(arg, true) runs about a second after the pass failed (write the state
+// again; that registers with the pass then open), fn(arg, false) once the pass is durable or the
+// store closes (release what arg holds).
+typedef void (*bl_store_redo_fn)(void *arg, bool failed);
+void bl_store_redo(bl_store_t *store, bl_store_redo_fn fn, void *arg);
+// The number of the pass that writes now (counts commits); with bl_store_redo, once per pass.
+uint64_t bl_store_pass(const bl_store_t *store);
+// Called right after a COMMIT failed and SQLite rolled the pass back, before that pass's
+// callbacks run: state cached from the database (the audit chain's head) is read again.
+typedef void (*bl_store_rollback_fn)(void *arg);
+bool bl_store_on_rollback(bl_store_t *store, bl_store_rollback_fn fn, void *arg);
+void bl_store_off_rollback(bl_store_t *store, bl_store_rollback_fn fn, void *arg);
+// At shutdown, after the last commit: writes pending redo work now and commits; what still
+// fails is released and logged (the database then keeps the earlier state).
+void bl_store_flush_redo(bl_store_t *store);
 // Whether this pass has written something not yet committed.
 bool bl_store_dirty(const bl_store_t *store);
 // Commits now and waits until everything committed so far is durable; runs the callbacks

@@ -489,8 +489,10 @@ void bl_system_delete(bl_system_t *sys)
         return;
     if (sys->tick)
         event_free(sys->tick);
-    if (sys->store)
+    if (sys->store) {
         bl_store_commit(sys->store);
+        bl_store_flush_redo(sys->store);
+    }
     for (size_t i = 0; i < sys->num_printers; i++)
         bl_printer_delete(sys->printers[i]);
     free(sys->printers);

@@ -6,12 +6,15 @@
 #include "server/log.h"
 #include "server/store.h"
 
+#include <event2/event.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -126,6 +129,86 @@ static void test_append_continues_chain(void **state)
     bl_store_close(store);
 }
 
+static void on_outcome(void *arg, bool ok)
+{
+    *(int *)arg = ok ? 1 : -1;
+}
+
+static void loop_until(struct event_base *base, const int *flag, int want)
+{
+    for (int i = 0; i < 1000 && *flag != want; i++)
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(5000);
+    assert_int_equal(*flag, want);
+}
+
+// A full disk at COMMIT rolls the pass back with its records: the chain goes on from the last
+// stored record (no link to a record that does not exist), and the lost records are appended
+// again a second later. Nothing is missing and the chain verifies.
+static void test_rolled_back_records_appended_again(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    assert_int_equal(event_base_priority_init(base, 3), 0);
+    unlink(tpath("d.db"));
+    bl_store_t *store = bl_store_open(tpath("d.db"), base);
+    assert_non_null(store);
+    bl_audit_t *a = bl_audit_open(store, tpath("audit.key"));
+    assert_non_null(a);
+    assert_true(bl_audit_add(a, "alice", "-", "job-create", "job 1", "ok"));
+    assert_true(bl_store_commit(store));
+
+    assert_true(bl_audit_add(a, "bob", "-", "job-create", "job 2", "ok"));
+    assert_true(bl_audit_add(a, "blattd", "-", "job-end", "job 1", "completed"));
+    int outcome = 0;
+    bl_store_after_commit(store, on_outcome, &outcome);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, tiny;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    tiny = old;
+    tiny.rlim_cur = 1;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    loop_until(base, &outcome, -1);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+
+    // Meanwhile the next record, then the lost ones again.
+    assert_true(bl_audit_add(a, "carol", "-", "job-create", "job 3", "ok"));
+    outcome = 0;
+    bl_store_after_commit(store, on_outcome, &outcome);
+    loop_until(base, &outcome, 1);
+    bl_audit_report_t r;
+    assert_true(bl_audit_verify(store, &r));
+    assert_int_equal(r.records, 2);
+    for (int i = 0; i < 1000 && r.records < 4; i++) {
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(5000);
+        assert_true(bl_audit_verify(store, &r));
+    }
+    assert_true(bl_store_commit(store));
+    assert_true(bl_audit_verify(store, &r));
+    assert_int_equal(r.records, 4);
+    const char *want[4] = {"job 1", "job 3", "job 2", "job 1"};
+    sqlite3_stmt *st = bl_store_stmt(store, "SELECT seq, object, actor FROM audit ORDER BY seq");
+    char pb[64];
+    bl_audit_pseudonym(a, "bob", pb, sizeof(pb));
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(st, 0), i + 1);
+        assert_string_equal((const char *)sqlite3_column_text(st, 1), want[i]);
+        if (i == 2)
+            assert_string_equal((const char *)sqlite3_column_text(st, 2), pb);
+    }
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_reset(st);
+    // bob's pseudonym mapping, rolled back with his record, is there again.
+    st = bl_store_stmt(store, "SELECT subject FROM audit_actors WHERE pseudonym = ?");
+    sqlite3_bind_text(st, 1, pb, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "bob");
+    sqlite3_reset(st);
+    bl_audit_close(a);
+    bl_store_close(store);
+    event_base_free(base);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -139,9 +222,9 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    static const char *const names[] = {"a.db",     "a.db-wal", "a.db-shm", "b.db",
-                                        "b.db-wal", "b.db-shm", "c.db",     "c.db-wal",
-                                        "c.db-shm", "audit.key"};
+    static const char *const names[] = {"a.db",     "a.db-wal", "a.db-shm", "b.db",     "b.db-wal",
+                                        "b.db-shm", "c.db",     "c.db-wal", "c.db-shm", "d.db",
+                                        "d.db-wal", "d.db-shm", "audit.key"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         unlink(tpath(names[i]));
     return rmdir(tmpdir);
@@ -153,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_known_answers_verify),
         cmocka_unit_test(test_changed_byte_fails),
         cmocka_unit_test(test_append_continues_chain),
+        cmocka_unit_test(test_rolled_back_records_appended_again),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -13,7 +13,9 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -181,6 +183,90 @@ static void test_commit_drains(void **state)
     bl_store_close(store);
 }
 
+typedef struct redo_probe {
+    bl_store_t *store;
+    int rollbacks, failed, released;
+} redo_probe_t;
+
+static void on_rollback(void *arg)
+{
+    ((redo_probe_t *)arg)->rollbacks++;
+}
+
+// A writer that keeps its state in memory: after a failed pass it writes it again.
+static void redo_write(void *arg, bool failed)
+{
+    redo_probe_t *p = arg;
+    if (!failed) {
+        p->released++;
+        return;
+    }
+    p->failed++;
+    assert_true(bl_store_begin(p->store));
+    assert_true(
+        bl_store_exec(p->store, "INSERT OR REPLACE INTO meta(key, value) VALUES('r', '2')"));
+    bl_store_redo(p->store, redo_write, p);
+}
+
+static char *meta_value(bl_store_t *store, const char *key)
+{
+    static char v[32];
+    sqlite3_stmt *st = bl_store_stmt(store, "SELECT value FROM meta WHERE key = ?");
+    assert_non_null(st);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    snprintf(v, sizeof(v), "%s",
+             sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "-");
+    sqlite3_reset(st);
+    return v;
+}
+
+// A COMMIT that fails (here: the file size limit, as a full disk) rolls the whole pass back.
+// The rollback listeners run at once; the pass's redo work a second later, not in a tight loop,
+// and once it is written and durable it is released.
+static void test_failed_commit_redone(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    assert_int_equal(event_base_priority_init(base, 3), 0);
+    unlink(tpath("f.db"));
+    bl_store_t *store = bl_store_open(tpath("f.db"), base);
+    assert_non_null(store);
+    redo_probe_t r = {.store = store};
+    assert_true(bl_store_on_rollback(store, on_rollback, &r));
+    probe_t p = {.path = tpath("none")};
+    assert_true(bl_store_begin(store));
+    uint64_t pass = bl_store_pass(store);
+    assert_true(bl_store_exec(store, "INSERT INTO meta(key, value) VALUES('r', '1')"));
+    bl_store_redo(store, redo_write, &r);
+    bl_store_after_commit(store, on_durable, &p);
+
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, tiny;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    tiny = old;
+    tiny.rlim_cur = 1;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    run_until(base, &p);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    assert_int_equal(p.calls, 1);
+    assert_false(p.ok);
+    assert_int_equal(r.rollbacks, 1);
+    assert_int_equal(r.failed, 0); // not at once
+    assert_int_equal(r.released, 0);
+    assert_true(bl_store_pass(store) > pass);
+    assert_string_equal(meta_value(store, "r"), "-"); // rolled back
+
+    for (int i = 0; i < 1000 && r.released == 0; i++)
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(5000);
+    assert_int_equal(r.failed, 1);
+    assert_int_equal(r.released, 1);
+    assert_int_equal(r.rollbacks, 1);
+    assert_string_equal(meta_value(store, "r"), "2");
+    bl_store_off_rollback(store, on_rollback, &r);
+    bl_store_close(store);
+    event_base_free(base);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -194,9 +280,10 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    static const char *const names[] = {
-        "a.db",     "a.db-wal", "a.db-shm", "b.db", "b.db-wal", "b.db-shm", "c.db",     "c.db-wal",
-        "c.db-shm", "data",     "ro",       "d",    "e.db",     "e.db-wal", "e.db-shm", "e"};
+    static const char *const names[] = {"a.db",     "a.db-wal", "a.db-shm", "b.db",     "b.db-wal",
+                                        "b.db-shm", "c.db",     "c.db-wal", "c.db-shm", "data",
+                                        "ro",       "d",        "e.db",     "e.db-wal", "e.db-shm",
+                                        "e",        "f.db",     "f.db-wal", "f.db-shm"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         unlink(tpath(names[i]));
     return rmdir(tmpdir);
@@ -209,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_failed_write_fails_batch),
         cmocka_unit_test(test_failed_pass),
         cmocka_unit_test(test_commit_drains),
+        cmocka_unit_test(test_failed_commit_redone),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -113,7 +113,7 @@ bench: all tests/bench/ippload tests/bench/connhold
 BL_IT += tests/fuzz-replay.sh tests/config.sh tests/http.sh tests/print.sh tests/ipptool.sh \
 	tests/durability.sh tests/printer-down.sh tests/plaintext.sh tests/bad-input.sh \
 	tests/slow-client.sh tests/cli.sh tests/man.sh tests/cancel.sh tests/robustness.sh \
-	tests/doclog.sh
+	tests/doclog.sh tests/commitfail.sh
 
 TESTS += $(BL_UNIT_TESTS) $(BL_IT)
 TEST_EXTENSIONS = .sh

@@ -1,0 +1,92 @@
+#!/bin/bash
+# commitfail.sh: a commit that fails (a full disk; here the file size limit of the running
+# daemon, which fails every write like ENOSPC) leaves the database behind what blattd shows.
+# Regression: the rolled-back change stayed only in memory until the next start (a canceled job
+# was pending again after it), and the audit chain went on from a record that was never stored,
+# so `blatt audit verify` reported a break. Now the change and its records are written again
+# once the disk takes writes, and nothing that was accepted is lost.
+# Licensed under the Apache License, Version 2.0.
+. "$(dirname "$0")/lib.sh"
+bl_init commitfail
+
+port=$(bl_port)
+mkdir -p "$W/out"
+bl_conf "$W/blattd.conf" "$port"
+cat >>"$W/blattd.conf" <<EOF
+<Printer held>
+  DeviceURI file://$W/out
+  ReleaseMode hold
+</Printer>
+EOF
+CONF="$W/blattd.conf"
+DB="$W/state/blatt.db"
+bl_start_blattd "$CONF" "$port"
+ok $? "blattd runs"
+
+submit()
+{
+    bl_marker_pdf "$W/$2.pdf" "$2"
+    lp -h "127.0.0.1:$port" -U "$1" -d held -t "$2" "$W/$2.pdf" 2>&1 |
+        sed -n 's/.*request id is held-\([0-9]*\).*/\1/p'
+}
+dbstate() { sqlite3 "$DB" "SELECT state FROM jobs WHERE id = $1"; }
+release() { ipptool -T 10 -d job_id="$1" -d requser="$2" "ipp://127.0.0.1:$port/ipp/print/held" \
+    "$top_srcdir/tests/ipp/release-job.test" >/dev/null 2>&1; }
+
+# limit SOFT:HARD: sets blattd's file size limit. Without CAP_SYS_RESOURCE only a process with
+# blattd's own user and group may (blattd drops root to User).
+limit()
+{
+    local u g
+    u=$(awk '/^Uid:/ {print $2}' "/proc/$BLATTD_PID/status")
+    g=$(awk '/^Gid:/ {print $2}' "/proc/$BLATTD_PID/status")
+    if [ "$u" = "$(id -u)" ] && [ "$g" = "$(id -g)" ]; then
+        prlimit --pid "$BLATTD_PID" --fsize="$1"
+    else
+        setpriv --reuid "$u" --regid "$g" --clear-groups prlimit --pid "$BLATTD_PID" --fsize="$1"
+    fi
+}
+
+a=$(submit alice KEEP-ME)
+b=$(submit bob CANCEL-ME)
+[ -n "$a" ] && [ -n "$b" ]
+ok $? "two held jobs ($a, $b)"
+
+# The disk "fills up": every write of blattd past its first byte fails.
+limit 1:unlimited
+ok $? "blattd's file size limit is set to 1 byte"
+cancel -h "127.0.0.1:$port" -U bob "held-$b" >"$W/cancel.out" 2>&1
+is "$?" 1 "Cancel-Job fails: the change cannot be stored ($(tr '\n' ' ' <"$W/cancel.out"))"
+out=$(lp -h "127.0.0.1:$port" -U carol -d held -t NOT-TAKEN "$W/KEEP-ME.pdf" 2>&1)
+is "$?" 1 "a new job is refused while nothing can be stored ($out)"
+kill -0 "$BLATTD_PID"
+ok $? "blattd is still running (a file size limit does not kill it)"
+
+limit unlimited:unlimited
+ok $? "the disk takes writes again"
+bl_wait_for 10 grep -q "written again after a failed commit" "$W/blattd.log"
+ok $? "blattd writes the rolled-back job state again"
+shown=$(bl_job_state "$port" held "$b")
+bl_wait_for 10 test "$(dbstate "$b")" = 7
+ok $? "the database has bob's job as blattd shows it ($shown, state $(dbstate "$b"))"
+is "$(bl_job_state "$port" held "$a")" pending-held "alice's job is untouched"
+is "$(dbstate "$a")" 4 "in the database too"
+
+out=$("$BLATT" -c "$CONF" audit verify 2>&1)
+ok $? "the audit chain verifies after the failed commit ($out)"
+ends=$(sqlite3 "$DB" "SELECT count(*) FROM audit WHERE action = 'job-end' AND object = 'job $b'")
+is "$ends" 1 "the end of bob's job is audited once"
+
+# What blattd shows survives a restart: the state was written, not just kept in memory.
+bl_stop_blattd
+bl_start_blattd "$CONF" "$port"
+ok $? "blattd starts again"
+is "$(bl_job_state "$port" held "$b")" "$shown" "bob's job is still $shown"
+release "$a" alice
+bl_wait_job "$port" held "$a" completed 30
+ok $? "alice's job prints"
+grep -a -q KEEP-ME "$W/out/job-$a.pdf" 2>/dev/null
+ok $? "with her document"
+! grep -a -l NOT-TAKEN "$W"/out/* >/dev/null 2>&1
+ok $? "the refused job never prints"
+bl_done
