@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define DISCARD_MAX (8u * 1024 * 1024)
@@ -635,7 +636,7 @@ static void parse_failed(bl_conn_t *c, llhttp_errno_t err)
 }
 
 // Feeds buffered input to llhttp until it is used up or the parser pauses.
-static void process_input(bl_conn_t *c)
+static void feed_parser(bl_conn_t *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     while (c->state != CONN_CLOSING && !c->paused && evbuffer_get_length(in) > 0) {
@@ -666,6 +667,57 @@ static void process_input(bl_conn_t *c)
             parse_failed(c, err);
         return;
     }
+}
+
+// libevent 2.1 reads at most 4 KiB per call (EVBUFFER_MAX_READ), one call per wake-up of the
+// loop. A body on a plain connection is read here in steps of up to 64 KiB instead, into the
+// same input buffer; end of file and errors are left to libevent's next read, which reports them.
+#define READ_STEP (64 * 1024)
+#define READ_STEPS 16 // per callback, so that one fast sender does not hold up the others
+
+static void read_body(bl_conn_t *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    int fd = bufferevent_getfd(c->bev);
+    for (int i = 0; i < READ_STEPS; i++) {
+        if (c->state != CONN_BODY || c->paused || c->body_done || c->responded)
+            return;
+        // The bufferevent keeps its input's end frozen outside its own reads.
+        evbuffer_unfreeze(in, 0);
+        struct evbuffer_iovec v[2];
+        int n = evbuffer_reserve_space(in, READ_STEP, v, 2);
+        if (n <= 0) {
+            evbuffer_freeze(in, 0);
+            return;
+        }
+        struct iovec iov[2];
+        size_t room = READ_STEP;
+        for (int k = 0; k < n; k++) {
+            size_t len = v[k].iov_len < room ? v[k].iov_len : room;
+            iov[k] = (struct iovec){v[k].iov_base, len};
+            room -= len;
+        }
+        ssize_t r = readv(fd, iov, n);
+        size_t left = r > 0 ? (size_t)r : 0;
+        for (int k = 0; k < n; k++) {
+            v[k].iov_len = v[k].iov_len < left ? v[k].iov_len : left;
+            left -= v[k].iov_len;
+        }
+        evbuffer_commit_space(in, v, n);
+        evbuffer_freeze(in, 0);
+        if (r <= 0)
+            return;
+        feed_parser(c);
+        if (r < READ_STEP)
+            return; // the socket is drained
+    }
+}
+
+static void process_input(bl_conn_t *c)
+{
+    feed_parser(c);
+    if (!c->tls && c->bev)
+        read_body(c);
 }
 
 static void on_conn_read(struct bufferevent *bev, void *arg)

@@ -569,9 +569,9 @@ bool bl_store_exec(bl_store_t *store, const char *sql)
 
 // A commit is due. While the sync thread is busy, it waits for the end of the pass, so that
 // everything until then joins one batch. While the thread is idle, it runs right after the
-// current callback (main.c lets the loop look for higher-priority events after every
-// callback): the thread starts on it at once, and what the rest of the pass brings follows
-// as the next batch. So the loop and the disk overlap instead of taking turns.
+// current callback (activating an event of higher priority makes libevent end the run of
+// callbacks there): the thread starts on it at once, and what the rest of the pass brings
+// follows as the next batch. So the loop and the disk overlap instead of taking turns.
 static void commit_due(bl_store_t *store)
 {
     if (!store->commit_ev)
