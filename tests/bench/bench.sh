@@ -442,7 +442,7 @@ bench_big()
 # ippeveprinter completed it (ippload -o print-wait: Print-Job, then Get-Job-Attributes every
 # 5 ms on the same connection), and the same Ghostscript command that pdftoraster runs for
 # that job, by hand, on the same file. The machine's noise is larger than the difference, so
-# the scenario makes at least 11 runs.
+# the scenario makes at least 21 runs.
 
 # The Ghostscript command of pdftoraster for a grey A4 job at 300 dpi (drivers/filter/
 # pdftoraster.c builds it), writing the raster to /dev/null.
@@ -456,7 +456,7 @@ bare_gs()
 
 bench_pipeline()
 {
-    local b=() g=() r runs=$((RUNS < 11 ? 11 : RUNS))
+    local b=() g=() r runs=$((RUNS < 21 ? 21 : RUNS))
     [ "$quick" = --quick ] && runs=1
     local dbus="$W/p-dbus.sock" ep bp line t0 t1
     dbus-daemon --session --address="unix:path=$dbus" --nofork --nopidfile >/dev/null 2>&1 &
