@@ -25,23 +25,31 @@ struct bl_ipp_req {
     ipp_t *request;  // owned
     ipp_t *response; // owned until handed to respond()
     ipp_op_t op;
-    bl_printer_t *printer;     // target queue (borrowed), NULL for system/all
-    bool all_printers;         // printer-uri names the server root (CUPS-style Get-Jobs)
-    int job_id;                // target job id (job operations)
-    char user[256];            // the requester's subject (owns jobs); "" = anonymous
-    char user_name[256];       // for display (job-originating-user-name)
-    bl_identity_t id;          // from authentication (subject "" = none)
-    bool trust;                // a trust listener: requesting-user-name is believed
-    bool can_login;            // the connection offers a login scheme (a 401 makes sense)
-    bool needs_auth;           // anonymous, and the operation needs a login: the router sends 401
-    unsigned roles;            // BL_ROLE_* of the requester
-    bl_job_t *doc_job;         // job receiving the document (Print-Job/Send-Document)
-    bl_inflate_t *doc_inflate; // `compression` of the document data (owned)
-    bool doc_failed;           // the document could not be stored; the answer is out
+    bl_printer_t *printer;      // target queue (borrowed), NULL for system/all
+    bool all_printers;          // printer-uri names the server root (CUPS-style Get-Jobs)
+    int job_id;                 // target job id (job operations)
+    char user[256];             // the requester's subject (owns jobs); "" = anonymous
+    char user_name[256];        // for display (job-originating-user-name)
+    bl_identity_t id;           // from authentication (subject "" = none)
+    bool trust;                 // a trust listener: requesting-user-name is believed
+    bool can_login;             // the connection offers a login scheme (a 401 makes sense)
+    bool needs_auth;            // anonymous, and the operation needs a login: the router sends 401
+    unsigned roles;             // BL_ROLE_* of the requester
+    bl_job_t *doc_job;          // job receiving the document (Print-Job/Send-Document)
+    bl_inflate_t *doc_inflate;  // `compression` of the document data (owned)
+    bool doc_failed;            // the document could not be stored; the answer is out
+    struct bl_ipp_arena *arena; // strings of the response added with IPP_TAG_COPY (bl_ipp_keep)
 };
 
 // request.c
 void bl_ipp_respond(bl_ipp_req_t *req);
+// Adds a string that is new for each job (job-uri, job-uuid, job-name) to the response. libcups
+// keeps every string value in one sorted global pool, where each new string costs a memmove of
+// the whole pool: a reply listing 100,000 jobs spent seconds on that alone. These strings are
+// kept in an arena of the request instead and added with IPP_TAG_COPY (the response is encoded
+// and deleted before the request).
+void bl_ipp_add_unique(bl_ipp_req_t *req, ipp_tag_t group, ipp_tag_t tag, const char *name,
+                       const char *value);
 void bl_ipp_set_status(bl_ipp_req_t *req, ipp_status_t status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 // Puts a copy of attr into the unsupported group.

@@ -394,21 +394,21 @@ void bl_ipp_add_job_attrs(bl_ipp_req_t *req, bl_job_t *job, ipp_attribute_t *ra,
     // job-id and job-uri identify every job in a reply, whatever was requested.
     ippAddInteger(r, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-id", job->id);
     bl_ipp_job_uri(req, job, uri, sizeof(uri));
-    ippAddString(r, IPP_TAG_JOB, IPP_TAG_URI, "job-uri", NULL, uri);
+    bl_ipp_add_unique(req, IPP_TAG_JOB, IPP_TAG_URI, "job-uri", uri);
     if (created) {
         add_state(r, NULL, job, true);
         return;
     }
     add_state(r, ra, job, all);
     if (bl_ipp_wants(ra, "job-uuid", "job-description", all))
-        ippAddString(r, IPP_TAG_JOB, IPP_TAG_URI, "job-uuid", NULL, job->uuid);
+        bl_ipp_add_unique(req, IPP_TAG_JOB, IPP_TAG_URI, "job-uuid", job->uuid);
     if (bl_ipp_wants(ra, "job-printer-uri", "job-description", all)) {
         bl_ipp_printer_uri(req, job->printer_name, uri, sizeof(uri));
         ippAddString(r, IPP_TAG_JOB, IPP_TAG_URI, "job-printer-uri", NULL, uri);
     }
     // Others' job names are private: operators and auditors see metadata, never names.
     if (bl_ipp_wants(ra, "job-name", "job-description", all) && bl_ipp_is_owner(req, job))
-        ippAddString(r, IPP_TAG_JOB, IPP_TAG_NAME, "job-name", NULL, job->params.name);
+        bl_ipp_add_unique(req, IPP_TAG_JOB, IPP_TAG_NAME, "job-name", job->params.name);
     if (bl_ipp_wants(ra, "job-originating-user-name", "job-description", all))
         ippAddString(r, IPP_TAG_JOB, IPP_TAG_NAME, "job-originating-user-name", NULL,
                      job->params.user_name[0] ? job->params.user_name : "anonymous");

@@ -920,6 +920,9 @@ static struct {
     unsigned serial;
     const char **names;
     size_t n;
+    bool all;          // "all" is among them
+    const char *group; // the last group asked about (a string constant) ...
+    bool group_has;    // ... and whether it is among them
 } ra_cache;
 static unsigned ra_serial = 1;
 
@@ -957,6 +960,9 @@ static void ra_build(ipp_attribute_t *ra)
             ra_cache.names[k++] = ra_cache.names[i];
     }
     ra_cache.n = k;
+    const char *all = "all";
+    ra_cache.all = k && bsearch(&all, ra_cache.names, k, sizeof(*ra_cache.names), cmp_name);
+    ra_cache.group = NULL;
 }
 
 bool bl_ipp_ra_has(ipp_attribute_t *ra, const char *name)
@@ -965,6 +971,27 @@ bool bl_ipp_ra_has(ipp_attribute_t *ra, const char *name)
         return false;
     if (ra_cache.ra != ra || ra_cache.serial != ra_serial)
         ra_build(ra);
+    return ra_cache.n &&
+           bsearch(&name, ra_cache.names, ra_cache.n, sizeof(*ra_cache.names), cmp_name);
+}
+
+bool bl_ipp_ra_wants(ipp_attribute_t *ra, const char *name, const char *group)
+{
+    if (!ra || !name)
+        return false;
+    if (ra_cache.ra != ra || ra_cache.serial != ra_serial)
+        ra_build(ra);
+    if (ra_cache.all)
+        return true;
+    if (group) {
+        if (group != ra_cache.group) {
+            ra_cache.group = group;
+            ra_cache.group_has = ra_cache.n && bsearch(&group, ra_cache.names, ra_cache.n,
+                                                       sizeof(*ra_cache.names), cmp_name);
+        }
+        if (ra_cache.group_has)
+            return true;
+    }
     return ra_cache.n &&
            bsearch(&name, ra_cache.names, ra_cache.n, sizeof(*ra_cache.names), cmp_name);
 }

@@ -57,6 +57,9 @@ void bl_printer_attrs_add_state(ipp_t *dst, const bl_queue_state_t *s, ipp_attri
 void bl_ipp_copy_requested(ipp_t *dst, ipp_t *src, ipp_attribute_t *ra);
 // Whether requested-attributes ra names `name` (a set built once per request: O(log n)).
 bool bl_ipp_ra_has(ipp_attribute_t *ra, const char *name);
+// Whether ra names `name`, "all" or `group` (a string constant: its answer is kept while the
+// same group is asked about).
+bool bl_ipp_ra_wants(ipp_attribute_t *ra, const char *name, const char *group);
 // Forgets the cached set: called when a new request starts (its ra may reuse an address).
 void bl_ipp_ra_reset(void);
 

@@ -14,6 +14,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+// Blocks of strings that live as long as their request.
+typedef struct bl_ipp_arena {
+    struct bl_ipp_arena *next;
+    size_t used, cap;
+    char data[];
+} bl_ipp_arena_t;
+
+#define ARENA_BLOCK (64 * 1024)
+
+static const char *arena_keep(bl_ipp_req_t *req, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    bl_ipp_arena_t *a = req->arena;
+    if (!a || a->cap - a->used < n) {
+        size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+        a = malloc(sizeof(*a) + cap);
+        if (!a)
+            return NULL;
+        a->next = req->arena;
+        a->used = 0;
+        a->cap = cap;
+        req->arena = a;
+    }
+    char *p = a->data + a->used;
+    memcpy(p, s, n);
+    a->used += n;
+    return p;
+}
+
+void bl_ipp_add_unique(bl_ipp_req_t *req, ipp_tag_t group, ipp_tag_t tag, const char *name,
+                       const char *value)
+{
+    const char *kept = arena_keep(req, value);
+    if (kept)
+        ippAddString(req->response, group, (ipp_tag_t)(tag | IPP_TAG_COPY), name, NULL, kept);
+    else
+        ippAddString(req->response, group, tag, name, NULL, value);
+}
+
 bl_ipp_req_t *bl_ipp_req_create(bl_system_t *sys, const bl_ipp_peer_t *peer, const char *path,
                                 bl_ipp_respond_cb respond, void *arg)
 {
@@ -48,7 +87,12 @@ void bl_ipp_req_delete(bl_ipp_req_t *req)
     }
     bl_inflate_delete(req->doc_inflate);
     ippDelete(req->request);
-    ippDelete(req->response);
+    ippDelete(req->response); // before the arena its strings are in
+    while (req->arena) {
+        bl_ipp_arena_t *next = req->arena->next;
+        free(req->arena);
+        req->arena = next;
+    }
     free(req);
 }
 
@@ -189,8 +233,7 @@ bool bl_ipp_wants(ipp_attribute_t *ra, const char *name, const char *group, bool
 {
     if (!ra)
         return dflt;
-    return bl_ipp_ra_has(ra, name) || bl_ipp_ra_has(ra, "all") ||
-           (group && bl_ipp_ra_has(ra, group));
+    return bl_ipp_ra_wants(ra, name, group);
 }
 
 void bl_ipp_req_set_identity(bl_ipp_req_t *req, const bl_identity_t *id, bool trust, bool can_login)

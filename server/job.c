@@ -295,7 +295,11 @@ static const char load_cols[] =
 static void copy_col(sqlite3_stmt *st, int col, char *buf, size_t len)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(buf, len, "%s", t ? (const char *)t : "");
+    size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+    n = n < len ? n : len - 1;
+    if (n)
+        memcpy(buf, t, n);
+    buf[n] = '\0';
 }
 
 static void split_reasons(bl_job_t *job, const char *list)
