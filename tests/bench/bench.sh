@@ -320,7 +320,7 @@ bench_history()
     check $? "cupsd has $n finished jobs"
     local reps=$((n >= 100000 ? 10 : 50))
     local what
-    for what in "get-jobs -l 50" "get-jobs" "get-job -j $((n / 2))"; do
+    for what in "get-jobs -l 50" "get-jobs" "get-jobs -r" "get-job -j $((n / 2))"; do
         local b=() c=() r bl cl
         for ((r = 0; r < RUNS; r++)); do
             # shellcheck disable=SC2086
@@ -338,6 +338,7 @@ bench_history()
         case $what in
         "get-jobs -l 50") label="Get-Jobs completed, first 50" ;;
         get-jobs) label="Get-Jobs completed, all" ;;
+        "get-jobs -r") label="Get-Jobs completed, all, to the reply's last byte (not decoded)" ;;
         *) label="Get-Job-Attributes" ;;
         esac
         row "History of $n jobs" "$label, median" "ms" "${b[*]}" "${c[*]}" lower
@@ -553,7 +554,7 @@ report()
     echo
     echo "$(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo);"
     echo "cupsd $(cupsd -h 2>&1 | head -0; dpkg-query -W -f='${Version}' cups-daemon 2>/dev/null)."
-    echo "Median of $RUNS runs (min–max; the pipeline: at least 11). The baseline column names what"
+    echo "Median of $RUNS runs (min–max; the pipeline: at least 21). The baseline column names what"
     echo "blattd is set against: cupsd, or the disk's ceiling, dd, the bare gs command, blattd"
     echo "itself without the extra connections. The factor is how many times better blattd is"
     echo "than that baseline (higher or lower is better as the metric says): above 1 blattd is"

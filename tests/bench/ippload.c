@@ -5,12 +5,16 @@
 // line: `requests=N seconds=S rate=R median_ms=M p99_ms=P max_ms=X errors=E` and exits 1
 // when any request failed. The same tool drives blattd and cupsd, so the figures compare.
 //
-//   ippload [-c CLIENTS] [-n REQUESTS] [-o OP] [-f FILE] [-j JOB-ID] [-l LIMIT] [-w WHICH] URI
+//   ippload [-c CLIENTS] [-n REQUESTS] [-o OP] [-f FILE] [-j JOB-ID] [-l LIMIT] [-w WHICH] [-r] URI
 //   OP: print (Print-Job of FILE), create-cancel (Create-Job + Cancel-Job: a finished job
 //   without a document), print-cancel (Print-Job + Cancel-Job), print-wait (Print-Job, then
 //   Get-Job-Attributes every 5 ms on the same connection until the job ended: the
 //   submit-to-completed time; it fails unless the job completed), get-jobs, get-job
 //   (Get-Job-Attributes of JOB-ID), get-printer, get-printers (CUPS-Get-Printers).
+//   -r (get-jobs, get-job, get-printer, get-printers): the reply is read to its last byte but
+//   not decoded, so that the time is the server's and the wire's. libcups keeps every string
+//   of a decoded reply in one sorted pool, which costs the client seconds for a reply of
+//   100,000 jobs; without -r that is part of the time, as any libcups client would see it.
 #include <cups/cups.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +33,7 @@ typedef struct load {
     char scheme[16], host[256], resource[1024];
     int port;
     int clients, requests, job_id, limit;
+    bool raw; // -r
     const uint8_t *doc;
     size_t doc_len;
     double *lat; // milliseconds per request
@@ -95,8 +100,34 @@ static bool do_print(const load_t *l, http_t *http)
     return print_job_id(l, http) > 0;
 }
 
-static bool do_call(http_t *http, ipp_t *req, const char *resource, int *job_id)
+// The reply read whole and not decoded: true when it is IPP with a successful status.
+static bool call_raw(http_t *http, ipp_t *req, const char *resource)
 {
+    http_status_t st = cupsSendRequest(http, req, resource, ippLength(req));
+    ippDelete(req);
+    while (st == HTTP_STATUS_CONTINUE)
+        st = httpUpdate(http);
+    if (st != HTTP_STATUS_OK) {
+        httpFlush(http);
+        return false;
+    }
+    static __thread char buf[65536];
+    unsigned char head[4] = {0};
+    size_t total = 0;
+    ssize_t n;
+    while ((n = httpRead2(http, buf, sizeof(buf))) > 0) {
+        for (size_t i = 0; total + i < sizeof(head) && i < (size_t)n; i++)
+            head[total + i] = (unsigned char)buf[i];
+        total += (size_t)n;
+    }
+    // version (2 bytes), status-code (2 bytes): successful-ok .. successful-ok-events-complete
+    return n == 0 && total >= 9 && head[2] == 0 && head[3] <= 0x07;
+}
+
+static bool do_call(http_t *http, ipp_t *req, const char *resource, int *job_id, bool raw)
+{
+    if (raw && !job_id)
+        return call_raw(http, req, resource);
     ipp_t *resp = cupsDoRequest(http, req, resource);
     bool ok = resp && ippGetStatusCode(resp) <= IPP_STATUS_OK_CONFLICTING;
     ipp_attribute_t *a = resp ? ippFindAttribute(resp, "job-id", IPP_TAG_INTEGER) : NULL;
@@ -139,7 +170,7 @@ static bool do_one(const load_t *l, http_t *http)
     }
     if (!strcmp(op, "create-cancel")) {
         int id = 0;
-        if (!do_call(http, new_request(l, IPP_OP_CREATE_JOB), l->resource, &id) || id <= 0)
+        if (!do_call(http, new_request(l, IPP_OP_CREATE_JOB), l->resource, &id, false) || id <= 0)
             return false;
         return cancel(l, http, id);
     }
@@ -157,22 +188,23 @@ static bool do_one(const load_t *l, http_t *http)
                                            "job-originating-user-name", "time-at-completed"};
         ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", 5, NULL,
                       want);
-        return do_call(http, req, l->resource, NULL);
+        return do_call(http, req, l->resource, NULL, l->raw);
     }
     if (!strcmp(op, "get-job")) {
         ipp_t *req = new_request(l, IPP_OP_GET_JOB_ATTRIBUTES);
         ippAddInteger(req, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "job-id", l->job_id);
-        return do_call(http, req, l->resource, NULL);
+        return do_call(http, req, l->resource, NULL, l->raw);
     }
     if (!strcmp(op, "get-printer"))
-        return do_call(http, new_request(l, IPP_OP_GET_PRINTER_ATTRIBUTES), l->resource, NULL);
+        return do_call(http, new_request(l, IPP_OP_GET_PRINTER_ATTRIBUTES), l->resource, NULL,
+                       l->raw);
     if (!strcmp(op, "get-printers")) {
         ipp_t *req = ippNewRequest(IPP_OP_CUPS_GET_PRINTERS);
         static const char *const want[] = {"printer-name", "printer-state", "printer-uri-supported",
                                            "printer-state-reasons", "printer-is-accepting-jobs"};
         ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", 5, NULL,
                       want);
-        return do_call(http, req, "/", NULL);
+        return do_call(http, req, "/", NULL, l->raw);
     }
     return false;
 }
@@ -195,7 +227,8 @@ static void *client(void *arg)
         if (!ok) {
             pthread_mutex_lock(&l->lock);
             if (l->errors++ < 3)
-                fprintf(stderr, "ippload: request %d: %s\n", i, cupsLastErrorString());
+                fprintf(stderr, "ippload: request %d: %s\n", i,
+                        cupsLastErrorString() ? cupsLastErrorString() : "no successful IPP reply");
             pthread_mutex_unlock(&l->lock);
         }
     }
@@ -231,7 +264,7 @@ int main(int argc, char **argv)
     load_t l = {.op = "get-printer", .which = "completed", .clients = 1, .requests = 100};
     const char *file = NULL;
     int opt;
-    while ((opt = getopt(argc, argv, "c:n:o:f:j:l:w:")) != -1) {
+    while ((opt = getopt(argc, argv, "c:n:o:f:j:l:w:r")) != -1) {
         switch (opt) {
         case 'c':
             l.clients = atoi(optarg);
@@ -253,6 +286,9 @@ int main(int argc, char **argv)
             break;
         case 'w':
             l.which = optarg;
+            break;
+        case 'r':
+            l.raw = true;
             break;
         default:
             return 2;
