@@ -9,29 +9,10 @@
 . "$(dirname "$0")/lib.sh"
 bl_init commitfail
 
-port=$(bl_port)
-mkdir -p "$W/out"
-bl_conf "$W/blattd.conf" "$port"
-cat >>"$W/blattd.conf" <<EOF
-<Printer held>
-  DeviceURI file://$W/out
-  ReleaseMode hold
-</Printer>
-EOF
-CONF="$W/blattd.conf"
-DB="$W/state/blatt.db"
-bl_start_blattd "$CONF" "$port"
+bl_held_daemon
 ok $? "blattd runs"
 
-submit()
-{
-    bl_marker_pdf "$W/$2.pdf" "$2"
-    lp -h "127.0.0.1:$port" -U "$1" -d held -t "$2" "$W/$2.pdf" 2>&1 |
-        sed -n 's/.*request id is held-\([0-9]*\).*/\1/p'
-}
 dbstate() { sqlite3 "$DB" "SELECT state FROM jobs WHERE id = $1"; }
-release() { ipptool -T 10 -d job_id="$1" -d requser="$2" "ipp://127.0.0.1:$port/ipp/print/held" \
-    "$top_srcdir/tests/ipp/release-job.test" >/dev/null 2>&1; }
 
 # limit SOFT:HARD: sets blattd's file size limit. Without CAP_SYS_RESOURCE only a process with
 # blattd's own user and group may (blattd drops root to User).
@@ -47,8 +28,8 @@ limit()
     fi
 }
 
-a=$(submit alice KEEP-ME)
-b=$(submit bob CANCEL-ME)
+a=$(bl_submit_held alice KEEP-ME)
+b=$(bl_submit_held bob CANCEL-ME)
 [ -n "$a" ] && [ -n "$b" ]
 ok $? "two held jobs ($a, $b)"
 
@@ -82,7 +63,7 @@ bl_stop_blattd
 bl_start_blattd "$CONF" "$port"
 ok $? "blattd starts again"
 is "$(bl_job_state "$port" held "$b")" "$shown" "bob's job is still $shown"
-release "$a" alice
+bl_release_held "$a" alice
 bl_wait_job "$port" held "$a" completed 30
 ok $? "alice's job prints"
 grep -a -q KEEP-ME "$W/out/job-$a.pdf" 2>/dev/null

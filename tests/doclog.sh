@@ -8,35 +8,14 @@
 . "$(dirname "$0")/lib.sh"
 bl_init doclog
 
-port=$(bl_port)
-mkdir -p "$W/out"
-bl_conf "$W/blattd.conf" "$port"
-cat >>"$W/blattd.conf" <<EOF
-<Printer held>
-  DeviceURI file://$W/out
-  ReleaseMode hold
-</Printer>
-EOF
-CONF="$W/blattd.conf"
-DB="$W/state/blatt.db"
-bl_start_blattd "$CONF" "$port"
+bl_held_daemon
 ok $? "blattd runs"
 
-# submit USER MARKER: a one-page PDF holding MARKER, as USER (trust listener); prints its id.
-submit()
-{
-    bl_marker_pdf "$W/$2.pdf" "$2"
-    lp -h "127.0.0.1:$port" -U "$1" -d held -t "$2" "$W/$2.pdf" 2>&1 |
-        sed -n 's/.*request id is held-\([0-9]*\).*/\1/p'
-}
-# release ID USER: Release-Job as the job's owner (release is the owner's: pull printing).
-release() { ipptool -T 10 -d job_id="$1" -d requser="$2" "ipp://127.0.0.1:$port/ipp/print/held" \
-    "$top_srcdir/tests/ipp/release-job.test" >/dev/null 2>&1; }
 ref() { sqlite3 "$DB" "SELECT doc_seg || ':' || doc_off || ':' || doc_len FROM jobs WHERE id = $1"; }
 msg() { sqlite3 "$DB" "SELECT message FROM jobs WHERE id = $1"; }
 
-a=$(submit alice SECRET-ALICE-ONE)
-b=$(submit alice SECRET-ALICE-TWO)
+a=$(bl_submit_held alice SECRET-ALICE-ONE)
+b=$(bl_submit_held alice SECRET-ALICE-TWO)
 [ -n "$a" ] && [ -n "$b" ]
 ok $? "alice has two held jobs ($a, $b)"
 seg=$(ref "$a" | cut -d: -f1)
@@ -55,11 +34,11 @@ like "$(msg "$a")" "its document was lost" "and its message says why"
 is "$(bl_job_state "$port" held "$b")" aborted "so is her second one"
 
 # 2. bob's new document never takes the place that alice's jobs named.
-c=$(submit bob SECRET-BOB)
+c=$(bl_submit_held bob SECRET-BOB)
 bseg=$(ref "$c" | cut -d: -f1)
 [ "${bseg:-0}" -gt 777 ]
 ok $? "bob's document goes to a segment numbered above every one before ($bseg)"
-release "$c" bob
+bl_release_held "$c" bob
 bl_wait_job "$port" held "$c" completed 30
 ok $? "bob's job prints"
 grep -a -q SECRET-BOB "$W/out/job-$c.pdf" 2>/dev/null
@@ -67,25 +46,25 @@ ok $? "with bob's document"
 
 # 3. A job pointed at another job's document (a mix-up in the database) does not print it:
 # every document is bound to its own job.
-d=$(submit carol SECRET-CAROL)
-e=$(submit dave SECRET-DAVE)
+d=$(bl_submit_held carol SECRET-CAROL)
+e=$(bl_submit_held dave SECRET-DAVE)
 bl_stop_blattd
 IFS=: read -r es eo el <<<"$(ref "$e")"
 sqlite3 "$DB" "UPDATE jobs SET doc_seg = $es, doc_off = $eo, doc_len = $el WHERE id = $d"
 bl_start_blattd "$CONF" "$port"
-release "$d" carol
+bl_release_held "$d" carol
 bl_wait_job "$port" held "$d" aborted 30
 ok $? "carol's job, pointed at dave's document, is aborted"
 like "$(cat "$W/blattd.log")" "not this job's document" "the log says the document belongs to another job"
 ! grep -a -l SECRET-DAVE "$W"/out/* >/dev/null 2>&1
 ok $? "dave's document was not printed for carol"
-release "$e" dave
+bl_release_held "$e" dave
 bl_wait_job "$port" held "$e" completed 30
 ok $? "dave's own job still prints"
 
 # 4. A damaged document does not block key rotation (nor, after it, blattd's start).
-f=$(submit erin SECRET-ERIN)
-g=$(submit erin SECRET-ERIN-TWO)
+f=$(bl_submit_held erin SECRET-ERIN)
+g=$(bl_submit_held erin SECRET-ERIN-TWO)
 bl_stop_blattd
 IFS=: read -r fs fo fl <<<"$(ref "$f")"
 printf 'XXXXXXXXXXXXXXXX' | dd of="$W/state/doclog/$(printf %08d "$fs").seg" bs=1 \
@@ -95,17 +74,17 @@ ok $? "blatt key rotate finishes although one document is damaged ($out)"
 like "$out" "1 unreadable" "and counts it as unreadable"
 bl_start_blattd "$CONF" "$port"
 ok $? "blattd starts after the rotation"
-release "$g" erin
+bl_release_held "$g" erin
 bl_wait_job "$port" held "$g" completed 30
 ok $? "the intact document prints under the new key"
 
 # 5. A document that cannot be read just now (here: no permission) is not lost: its job waits
 # and prints once it can be read (regression: it was aborted for good, its key left intact).
-h=$(submit frank SECRET-FRANK)
+h=$(bl_submit_held frank SECRET-FRANK)
 IFS=: read -r hs _ _ <<<"$(ref "$h")"
 hseg="$W/state/doclog/$(printf %08d "$hs").seg"
 chmod 000 "$hseg"
-release "$h" frank
+bl_release_held "$h" frank
 bl_wait_for 10 grep -q "job $h: the spooled document cannot be read now" "$W/blattd.log"
 ok $? "frank's released job cannot read its document and says it will try again"
 is "$(bl_job_state "$port" held "$h")" pending "it stays pending"
@@ -117,16 +96,16 @@ ok $? "and prints once its document can be read again"
 bl_stop_blattd
 : >"$W/state/doclog/99999999.seg"
 bl_start_blattd "$CONF" "$port"
-i=$(submit grace SECRET-GRACE)
+i=$(bl_submit_held grace SECRET-GRACE)
 [ -n "$i" ]
 ok $? "after an empty 99999999.seg, jobs are still taken"
-release "$i" grace
+bl_release_held "$i" grace
 bl_wait_job "$port" held "$i" completed 30
 ok $? "and print"
 
 # 7. Key rotation never throws away a document it could not open just now: with a segment it
 # may not write (immutable), it stops and keeps the old key; afterwards it finishes.
-k=$(submit heidi SECRET-HEIDI)
+k=$(bl_submit_held heidi SECRET-HEIDI)
 bl_stop_blattd
 IFS=: read -r ks _ _ <<<"$(ref "$k")"
 kseg="$W/state/doclog/$(printf %08d "$ks").seg"
@@ -147,7 +126,7 @@ out=$("$BLATT" -c "$CONF" key rotate 2>&1)
 ok $? "an empty kek.next left by a crash is replaced ($out)"
 bl_start_blattd "$CONF" "$port"
 ok $? "blattd starts"
-release "$k" heidi
+bl_release_held "$k" heidi
 bl_wait_job "$port" held "$k" completed 30
 ok $? "heidi's document prints after both rotations"
 

@@ -289,6 +289,37 @@ ipp_post()
         --data-binary @"$3" "http://127.0.0.1:$1$2"
 }
 
+# bl_held_daemon: starts blattd with bl_conf and a queue `held` (a file queue in $W/out that
+# holds every job until its owner releases it); sets port, CONF and DB.
+bl_held_daemon()
+{
+    port=$(bl_port)
+    mkdir -p "$W/out"
+    bl_conf "$W/blattd.conf" "$port"
+    printf '<Printer held>\n  DeviceURI file://%s/out\n  ReleaseMode hold\n</Printer>\n' "$W" \
+        >>"$W/blattd.conf"
+    CONF="$W/blattd.conf"
+    DB="$W/state/blatt.db"
+    bl_start_blattd "$CONF" "$port"
+}
+
+# bl_submit_held USER MARKER: a one-page PDF holding MARKER to the queue `held`, as USER
+# (trust listener); prints the job's id.
+bl_submit_held()
+{
+    bl_marker_pdf "$W/$2.pdf" "$2"
+    lp -h "127.0.0.1:$port" -U "$1" -d held -t "$2" "$W/$2.pdf" 2>&1 |
+        sed -n 's/.*request id is held-\([0-9]*\).*/\1/p'
+}
+
+# bl_release_held ID USER: Release-Job as the job's owner (release is the owner's: pull
+# printing).
+bl_release_held()
+{
+    ipptool -T 10 -d job_id="$1" -d requser="$2" "ipp://127.0.0.1:$port/ipp/print/held" \
+        "$top_srcdir/tests/ipp/release-job.test" >/dev/null 2>&1
+}
+
 # bl_marker_pdf FILE MARKER: a one-page PDF whose content stream (uncompressed) and /Title
 # hold MARKER, so that any plaintext copy of it is found by grep.
 bl_marker_pdf()
