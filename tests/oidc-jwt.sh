@@ -19,7 +19,7 @@ start_provider()
 {
     node "$oidc/provider.mjs" "$1" >"$2" 2>"$W/provider-$1.log" &
     bl_pids+=($!)
-    bl_wait_for 20 grep -q '^jwks_uri ' "$2"
+    bl_wait_for 60 grep -q '^jwks_uri ' "$2" # node and its keys, on a busy machine
 }
 
 # check TOKEN-FILE [jwtcheck options] ISSUER AUDIENCE: jwtcheck's verdict on one line.
