@@ -38,6 +38,9 @@ void bl_doclog_close(bl_doclog_t *log);
 bool bl_doclog_recover(bl_doclog_t *log, const bl_doclog_ref_t *refs, size_t num_refs,
                        uint32_t min_next_seq, bool *lost, size_t *shredded);
 
+// Whether appends may bypass the page cache (O_DIRECT, each document on a 4 KiB boundary):
+// yes by default, where the file system takes it. Only before the first append (tests).
+void bl_doclog_set_direct(bl_doclog_t *log, bool on);
 // Appends one whole encrypted document (the spool format of spool.c; malloc'ed, the log takes
 // it, also on failure) and fills *ref. Its place is reserved now; it is written and synced by
 // the next bl_doclog_flush() (or bl_doclog_sync()). false on failure (logged).
@@ -55,7 +58,7 @@ bl_rewrap_t bl_doclog_rewrap(bl_doclog_t *log, const bl_kek_t *old_kek, const bl
 
 typedef struct bl_store bl_store_t;
 // Hands the writes, shreds and syncs since the last call to the store's current commit (its
-// sync thread does them before the WAL is synced; store.c). The daemon's sync source.
+// sync thread does them, in order, while the WAL is synced; store.c). The daemon's sync source.
 void bl_doclog_flush(bl_doclog_t *log, bl_store_t *store);
 // Does all that now, in this thread (offline tools; closing).
 bool bl_doclog_sync(bl_doclog_t *log);

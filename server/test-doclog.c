@@ -21,6 +21,22 @@
 static char tmpdir[256];
 static char logdir[300];
 static bl_kek_t *kek;
+// The run's way of writing: through the page cache, or directly (O_DIRECT, 4 KiB places).
+static bool direct_mode;
+
+// The room a document of enc bytes takes in its segment.
+static int64_t step(size_t enc)
+{
+    return direct_mode ? (int64_t)((enc + 4095) / 4096 * 4096) : (int64_t)enc;
+}
+
+static bl_doclog_t *open_log(void)
+{
+    bl_doclog_t *log = bl_doclog_open(logdir);
+    assert_non_null(log);
+    bl_doclog_set_direct(log, direct_mode);
+    return log;
+}
 
 static uint8_t pattern(size_t i, unsigned seed)
 {
@@ -98,8 +114,7 @@ static void seg_file(uint32_t seq, char *buf, size_t len)
 
 static bl_doclog_t *open_fresh(void)
 {
-    bl_doclog_t *log = bl_doclog_open(logdir);
-    assert_non_null(log);
+    bl_doclog_t *log = open_log();
     size_t shredded = 0;
     assert_true(bl_doclog_recover(log, NULL, 0, 1, NULL, &shredded));
     return log;
@@ -143,7 +158,7 @@ static void test_append_and_read(void **state)
         assert_int_equal(refs[i].seg, 1);
         assert_int_equal(refs[i].off, expect_off);
         assert_int_equal(refs[i].len, (int64_t)enc);
-        expect_off += (int64_t)enc;
+        expect_off += step(enc);
     }
     assert_true(bl_doclog_sync(log));
     for (unsigned i = 0; i < 7; i++)
@@ -211,12 +226,15 @@ static void test_recover(void **state)
     uint8_t *half = encrypt_doc(9000, 9, &enc);
     char path[600];
     seg_file(1, path, sizeof(path));
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    int64_t torn = st.st_size;
+    assert_int_equal(torn, r[3].off + step((size_t)r[3].len));
     int fd = open(path, O_WRONLY | O_APPEND);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, half, enc / 2), (ssize_t)(enc / 2));
     close(fd);
     free(half);
-    int64_t torn = r[3].off + r[3].len;
     // A second segment whose only document no job needs.
     char path2[600];
     seg_file(2, path2, sizeof(path2));
@@ -227,7 +245,7 @@ static void test_recover(void **state)
     close(fd);
     free(lone);
 
-    log = bl_doclog_open(logdir);
+    log = open_log();
     assert_non_null(log);
     bl_doclog_ref_t live[2] = {r[2], r[0]}; // any order
     size_t shredded = 0;
@@ -240,7 +258,6 @@ static void test_recover(void **state)
     assert_false(doc_matches(log, &r[1], 5001, 1));
     assert_true(doc_matches(log, &r[2], 5002, 2));
     assert_false(doc_matches(log, &r[3], 5003, 3));
-    struct stat st;
     assert_int_equal(stat(path2, &st), -1);
     assert_int_equal(errno, ENOENT);
     fd = open(path, O_RDONLY);
@@ -258,7 +275,7 @@ static void test_recover(void **state)
     assert_true(doc_matches(log, &n, 10, 7));
     bl_doclog_close(log);
     // Recovering again changes nothing.
-    log = bl_doclog_open(logdir);
+    log = open_log();
     bl_doclog_ref_t live2[3] = {r[0], r[2], n};
     bool lost2[3];
     assert_true(bl_doclog_recover(log, live2, 3, 1, lost2, &shredded));
@@ -275,7 +292,7 @@ static void test_rotate_and_retire(void **state)
     bl_doclog_t *log = open_fresh();
     size_t enc = 0;
     uint8_t *big = encrypt_doc(900 * 1024, 1, &enc);
-    size_t per_seg = BL_DOCLOG_SEGMENT_MAX / enc;
+    size_t per_seg = (size_t)(BL_DOCLOG_SEGMENT_MAX / step(enc));
     bl_doclog_ref_t first = {0}, last = {0};
     for (size_t i = 0; i <= per_seg; i++) {
         uint8_t *copy = malloc(enc);
@@ -294,7 +311,7 @@ static void test_rotate_and_retire(void **state)
     assert_int_equal(count_segments(), 2);
     // Shred everything of segment 1 (all documents are copies at consecutive offsets).
     for (size_t i = 0; i < per_seg; i++) {
-        bl_doclog_ref_t r = {1, (int64_t)(i * enc), (int64_t)enc};
+        bl_doclog_ref_t r = {1, (int64_t)i * step(enc), (int64_t)enc};
         assert_true(bl_doclog_shred(log, &r));
     }
     assert_int_equal(count_segments(), 2); // not before the shredding is on disk
@@ -327,7 +344,7 @@ static void test_recover_past_hole(void **state)
     assert_int_equal(pwrite(fd, zeros, (size_t)b.len, b.off), (ssize_t)b.len);
     free(zeros);
     close(fd);
-    log = bl_doclog_open(logdir);
+    log = open_log();
     bl_doclog_ref_t live[2] = {b, c};
     bool lost[2];
     size_t shredded = 0;
@@ -353,7 +370,7 @@ static void test_recover_never_reuses_numbers(void **state)
     char path[600];
     seg_file(1, path, sizeof(path));
     assert_int_equal(unlink(path), 0); // gone, while a job still names it
-    log = bl_doclog_open(logdir);
+    log = open_log();
     bool lost[1];
     size_t shredded = 0;
     assert_true(bl_doclog_recover(log, &a, 1, 2, lost, &shredded));
@@ -379,7 +396,7 @@ static void test_recover_ignores_strays(void **state)
     seg_file(6, link, sizeof(link));
     seg_file(1, target, sizeof(target));
     assert_int_equal(symlink(target, link), 0);
-    log = bl_doclog_open(logdir);
+    log = open_log();
     bool lost[1];
     size_t shredded = 0;
     assert_true(bl_doclog_recover(log, &a, 1, 1, lost, &shredded));
@@ -392,6 +409,65 @@ static void test_recover_ignores_strays(void **state)
     bl_doclog_close(log);
     rmdir(dir);
     unlink(link);
+}
+
+// Direct writes: every document starts on a 4 KiB boundary, zeros fill the gap after it, and
+// start-up walks from one document to the next without taking the zeros for damage.
+static void test_direct_layout(void **state)
+{
+    (void)state;
+    if (!direct_mode)
+        skip();
+    char warn_log[400];
+    snprintf(warn_log, sizeof(warn_log), "%s/warn.log", tmpdir);
+    bl_doclog_t *log = open_fresh();
+    static const size_t sizes[] = {1, 4000, 50961, 8192, 300};
+    bl_doclog_ref_t r[5];
+    for (unsigned i = 0; i < 5; i++) {
+        append_doc(log, sizes[i], i, &r[i]);
+        assert_int_equal(r[i].off % 4096, 0);
+        if (i)
+            assert_int_equal(r[i].off, r[i - 1].off + step((size_t)r[i - 1].len));
+    }
+    assert_true(bl_doclog_sync(log));
+    for (unsigned i = 0; i < 5; i++)
+        assert_true(doc_matches(log, &r[i], sizes[i], i));
+    bl_doclog_close(log);
+    char path[600];
+    seg_file(1, path, sizeof(path));
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_size, r[4].off + step((size_t)r[4].len));
+    for (unsigned i = 0; i < 5; i++) {
+        size_t gap = (size_t)(step((size_t)r[i].len) - r[i].len);
+        uint8_t zeros[4096] = {0}, got[4096];
+        assert_int_equal(pread(fd, got, gap, r[i].off + r[i].len), (ssize_t)gap);
+        assert_memory_equal(got, zeros, gap);
+    }
+    close(fd);
+    // Recovery keeps 0, 2 and 4, shreds 1 and 3, and sees no damage on the way.
+    assert_true(bl_log_open(warn_log, BL_LOG_WARN));
+    log = open_log();
+    bl_doclog_ref_t live[3] = {r[0], r[2], r[4]};
+    bool lost[3] = {true, true, true};
+    size_t shredded = 0;
+    assert_true(bl_doclog_recover(log, live, 3, 1, lost, &shredded));
+    assert_false(lost[0] || lost[1] || lost[2]);
+    assert_int_equal(shredded, 2);
+    assert_true(doc_matches(log, &r[2], sizes[2], 2));
+    assert_false(doc_matches(log, &r[3], sizes[3], 3));
+    bl_doclog_close(log);
+    bl_log_close();
+    assert_true(bl_log_open("/dev/null", BL_LOG_ERROR));
+    FILE *f = fopen(warn_log, "r");
+    assert_non_null(f);
+    char line[512];
+    while (fgets(line, sizeof(line), f))
+        assert_null(strstr(line, "no document"));
+    fclose(f);
+    unlink(warn_log);
 }
 
 static int group_setup(void **state)
@@ -421,6 +497,31 @@ static int group_teardown(void **state)
     return rmdir(tmpdir);
 }
 
+// Can the test directory's file system take direct writes at all?
+static bool direct_possible(void)
+{
+    char p[400];
+    snprintf(p, sizeof(p), "%s/probe", tmpdir);
+    int fd = open(p, O_WRONLY | O_CREAT | O_DIRECT, 0600);
+    void *buf = aligned_alloc(4096, 4096);
+    bool ok = fd >= 0 && buf && (memset(buf, 0, 4096), pwrite(fd, buf, 4096, 0) == 4096);
+    free(buf);
+    if (fd >= 0)
+        close(fd);
+    unlink(p);
+    return ok;
+}
+
+static int direct_setup(void **state)
+{
+    if (group_setup(state) != 0)
+        return -1;
+    direct_mode = direct_possible();
+    if (!direct_mode)
+        fprintf(stderr, "# %s takes no direct writes: the direct tests are skipped\n", tmpdir);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +532,9 @@ int main(void)
         cmocka_unit_test_setup(test_recover_past_hole, each_setup),
         cmocka_unit_test_setup(test_recover_never_reuses_numbers, each_setup),
         cmocka_unit_test_setup(test_recover_ignores_strays, each_setup),
+        cmocka_unit_test_setup(test_direct_layout, each_setup),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    // Every test through the page cache, then every test with direct writes.
+    int failed = cmocka_run_group_tests_name("buffered", tests, group_setup, group_teardown);
+    return failed + cmocka_run_group_tests_name("direct", tests, direct_setup, group_teardown);
 }
