@@ -58,6 +58,7 @@ struct bl_conn {
     bool responded, body_done, keep_alive;
     bool paused;        // the handler stopped reading (bl_conn_set_reading)
     bool want_continue; // a 100 Continue is owed once reading resumes
+    bool continue_sent; // a 100 Continue just went out: the body cannot be there yet
     int status;
     uint64_t discarded, bytes_in, bytes_out;
     time_t request_start;

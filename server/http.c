@@ -248,7 +248,7 @@ static int on_message_begin(llhttp_t *p)
     c->url_off = 0;
     c->in_value = false;
     c->request_start = time(NULL);
-    c->paused = c->want_continue = false;
+    c->paused = c->want_continue = c->continue_sent = false;
     c->bytes_in = 0;
     c->bytes_out = 0;
     if (c->state == CONN_IDLE)
@@ -404,6 +404,43 @@ static int check_request(bl_conn_t *c, llhttp_t *p)
     return 0;
 }
 
+
+// Plain connections write what is to go out straight away when nothing else waits before it:
+// an answer usually fits the socket's buffer, and handing it to the bufferevent costs an
+// epoll_ctl() to watch for room, a pass of the loop to hear of it and another epoll_ctl() to
+// stop watching. What does not fit (or a TLS connection) goes the usual way. buf is emptied.
+static void send_out(bl_conn_t *c, struct evbuffer *buf)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (!c->tls && evbuffer_get_length(out) == 0) {
+        int fd = bufferevent_getfd(c->bev);
+        while (evbuffer_get_length(buf) > 0 && evbuffer_write(buf, fd) > 0)
+            ;
+        if (evbuffer_get_length(buf) == 0) {
+            // All written: the write callback runs as if the bufferevent had written it.
+            bufferevent_trigger(c->bev, EV_WRITE,
+                                BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+            return;
+        }
+    }
+    evbuffer_add_buffer(out, buf);
+}
+
+// 100 Continue (RFC 9110 15.2.1): the client sends the body once it has it.
+static void send_continue(bl_conn_t *c)
+{
+    static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    size_t done = 0;
+    if (!c->tls && evbuffer_get_length(out) == 0) {
+        ssize_t n = send(bufferevent_getfd(c->bev), line, sizeof(line) - 1, MSG_NOSIGNAL);
+        done = n > 0 ? (size_t)n : 0;
+    }
+    if (done < sizeof(line) - 1)
+        evbuffer_add(out, line + done, sizeof(line) - 1 - done);
+    c->continue_sent = true;
+}
+
 static int on_headers_complete(llhttp_t *p)
 {
     bl_conn_t *c = p->data;
@@ -440,7 +477,7 @@ static int on_headers_complete(llhttp_t *p)
         return HPE_PAUSED; // the handler is not ready for the body yet (authentication)
     if (c->want_continue && c->bev) {
         c->want_continue = false;
-        evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
+        send_continue(c);
     }
     return HPE_OK;
 }
@@ -679,6 +716,12 @@ static void read_body(bl_conn_t *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     int fd = bufferevent_getfd(c->bev);
+    if (c->continue_sent) {
+        // The client waits for it before it sends the body: no read now (the loop wakes when
+        // the body comes).
+        c->continue_sent = false;
+        return;
+    }
     for (int i = 0; i < READ_STEPS; i++) {
         if (c->state != CONN_BODY || c->paused || c->body_done || c->responded)
             return;
@@ -905,7 +948,9 @@ void bl_conn_respond(bl_conn_t *c, int status, const char *content_type, struct 
     if (early && !c->req.chunked && c->req.content_length > c->bytes_in &&
         c->req.content_length - c->bytes_in > DISCARD_MAX)
         c->keep_alive = false;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    // Built apart and written at once where it can be (send_out).
+    struct evbuffer *own = evbuffer_new();
+    struct evbuffer *out = own ? own : bufferevent_get_output(c->bev);
     size_t len = body ? evbuffer_get_length(body) : 0;
     char date[64];
     time_t now = time(NULL);
@@ -929,6 +974,10 @@ void bl_conn_respond(bl_conn_t *c, int status, const char *content_type, struct 
     bool head = c->req.method && !strcmp(c->req.method, "HEAD");
     if (body && !head)
         evbuffer_add_buffer(out, body);
+    if (own) {
+        send_out(c, own);
+        evbuffer_free(own);
+    }
     if (early) {
         bl_conn_set_state(c, CONN_DISCARD);
         bufferevent_enable(c->bev, EV_READ);
@@ -966,7 +1015,7 @@ void bl_conn_set_reading(bl_conn_t *c, bool on)
     if (on) {
         if (c->want_continue && !c->responded) {
             c->want_continue = false;
-            evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
+            send_continue(c);
         }
         bufferevent_enable(c->bev, EV_READ);
         bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
