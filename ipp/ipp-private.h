@@ -39,10 +39,17 @@ struct bl_ipp_req {
     bl_inflate_t *doc_inflate;  // `compression` of the document data (owned)
     bool doc_failed;            // the document could not be stored; the answer is out
     struct bl_ipp_arena *arena; // strings of the response added with IPP_TAG_COPY (bl_ipp_keep)
+    uint8_t *groups;            // job groups encoded ahead (bl_ipp_add_groups)
+    size_t groups_len, groups_cap;
 };
 
 // request.c
 void bl_ipp_respond(bl_ipp_req_t *req);
+// Encodes the attribute groups of `groups` now; they follow the response's own groups when it
+// is sent, and the arena is emptied. A long Get-Jobs reply thus never holds more than a chunk of
+// jobs as libcups attributes (about 600 bytes a job) next to its encoding. false when out of
+// memory (nothing added).
+bool bl_ipp_add_groups(bl_ipp_req_t *req, ipp_t *groups);
 // Adds a string that is new for each job (job-uri, job-uuid, job-name) to the response. libcups
 // keeps every string value in one sorted global pool, where each new string costs a memmove of
 // the whole pool: a reply listing 100,000 jobs spent seconds on that alone. These strings are

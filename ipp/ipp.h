@@ -14,9 +14,10 @@
 
 typedef struct bl_ipp_req bl_ipp_req_t;
 
-// Called once per request with the response (ownership passes to the callee). Possibly called
-// later from the loop (after a group commit), possibly before the request body has ended.
-typedef void (*bl_ipp_respond_cb)(void *arg, ipp_t *response);
+// Called once per request with the encoded response (malloc'ed; ownership passes to the callee;
+// NULL when it could not be encoded). Possibly called later from the loop (after a group
+// commit), possibly before the request body has ended.
+typedef void (*bl_ipp_respond_cb)(void *arg, uint8_t *response, size_t len);
 
 typedef struct bl_ipp_peer {
     const char *address; // "127.0.0.1:4711" or "unix"

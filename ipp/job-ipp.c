@@ -448,21 +448,47 @@ void bl_ipp_get_job_attributes(bl_ipp_req_t *req)
         bl_job_unref(job);
 }
 
+// Jobs go into the reply JOBS_PER_CHUNK at a time: built as libcups attributes, encoded, and
+// freed (bl_ipp_add_groups), so that a reply of the whole history holds its encoding and one
+// chunk, not 100,000 jobs' attributes besides.
+#define JOBS_PER_CHUNK 256
+
 typedef struct jobs_ctx {
     bl_ipp_req_t *req;
     ipp_attribute_t *ra;
     int limit, count;
+    ipp_t *chunk; // job groups not encoded yet
+    int in_chunk;
+    bool failed; // out of memory: the reply is an error
 } jobs_ctx_t;
+
+static bool flush_jobs(jobs_ctx_t *c)
+{
+    if (c->chunk && !bl_ipp_add_groups(c->req, c->chunk))
+        c->failed = true;
+    c->chunk = NULL;
+    c->in_chunk = 0;
+    return !c->failed;
+}
 
 static bool add_one_job(void *arg, bl_job_t *job)
 {
     jobs_ctx_t *c = arg;
-    if (c->limit && c->count >= c->limit)
+    if (c->failed || (c->limit && c->count >= c->limit))
         return false;
-    if (c->count++)
-        ippAddSeparator(c->req->response);
+    if (!c->chunk && !(c->chunk = ippNew())) {
+        c->failed = true;
+        return false;
+    }
+    c->count++;
+    // The job's attributes go to the chunk (bl_ipp_add_job_attrs adds to req->response).
+    ipp_t *response = c->req->response;
+    c->req->response = c->chunk;
+    if (c->in_chunk++)
+        ippAddSeparator(c->chunk);
     bl_ipp_add_job_attrs(c->req, job, c->ra, BL_JOB_ATTRS_LIST);
-    return true;
+    c->req->response = response;
+    return c->in_chunk < JOBS_PER_CHUNK || flush_jobs(c);
 }
 
 // which-jobs, my-jobs, limit and requested-attributes of Get-Jobs; false if refused.
@@ -507,13 +533,26 @@ static bool get_jobs_args(bl_ipp_req_t *req, const char **which, bool *mine, int
     return true;
 }
 
+static void list_jobs(bl_ipp_req_t *req, jobs_ctx_t *c, const char *which, bool mine);
+
 void bl_ipp_get_jobs(bl_ipp_req_t *req)
 {
     const char *which;
     bool mine;
-    jobs_ctx_t c = {req, NULL, 0, 0};
+    jobs_ctx_t c = {req, NULL, 0, 0, NULL, 0, false};
     if (!get_jobs_args(req, &which, &mine, &c.limit, &c.ra))
         return;
+    list_jobs(req, &c, which, mine);
+    if (!flush_jobs(&c)) {
+        free(req->groups);
+        req->groups = NULL;
+        req->groups_len = req->groups_cap = 0;
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_INTERNAL, "out of memory while listing jobs");
+    }
+}
+
+static void list_jobs(bl_ipp_req_t *req, jobs_ctx_t *c, const char *which, bool mine)
+{
     ipp_attribute_t *ids;
     if (!job_ids_arg(req, &ids))
         return;
@@ -528,7 +567,7 @@ void bl_ipp_get_jobs(bl_ipp_req_t *req)
             bl_job_t *job = bl_job_lookup(sys, ippGetInteger(ids, i));
             bool show = job && (!req->printer || !strcmp(job->printer_name, req->printer->name)) &&
                         (!user || !strcmp(user, job->params.user));
-            bool more = !show || add_one_job(&c, job);
+            bool more = !show || add_one_job(c, job);
             if (job && job->history)
                 bl_job_unref(job);
             if (!more)
@@ -542,11 +581,11 @@ void bl_ipp_get_jobs(bl_ipp_req_t *req)
             if ((req->printer && job->printer != req->printer) ||
                 (user && strcmp(user, job->params.user)))
                 continue;
-            if (!add_one_job(&c, job))
+            if (!add_one_job(c, job))
                 break;
         }
     }
-    if (strcmp(which, "not-completed") && (!c.limit || c.count < c.limit))
+    if (strcmp(which, "not-completed") && (!c->limit || c->count < c->limit))
         bl_job_visit_history(sys, req->printer ? req->printer->name : NULL, user,
-                             c.limit ? c.limit - c.count : 0, add_one_job, &c);
+                             c->limit ? c->limit - c->count : 0, add_one_job, c);
 }

@@ -2,6 +2,7 @@
 // Licensed under the Apache License, Version 2.0.
 #include "ipp/ipp-private.h"
 
+#include "ipp/frame.h"
 #include "ipp/printer-attrs.h"
 #include "server/config.h"
 #include "server/log.h"
@@ -71,6 +72,43 @@ bl_ipp_req_t *bl_ipp_req_create(bl_system_t *sys, const bl_ipp_peer_t *peer, con
     return req;
 }
 
+static void arena_free(bl_ipp_req_t *req)
+{
+    while (req->arena) {
+        bl_ipp_arena_t *next = req->arena->next;
+        free(req->arena);
+        req->arena = next;
+    }
+}
+
+bool bl_ipp_add_groups(bl_ipp_req_t *req, ipp_t *groups)
+{
+    size_t len = 0;
+    uint8_t *data = bl_ipp_encode(groups, &len);
+    // The message's 8-byte header and its end-of-attributes tag stay out.
+    bool ok = data && len >= 9 && data[len - 1] == IPP_TAG_END;
+    size_t add = ok ? len - 9 : 0;
+    if (ok && req->groups_cap - req->groups_len < add) {
+        size_t cap = req->groups_cap ? req->groups_cap : 65536;
+        while (cap - req->groups_len < add)
+            cap *= 2;
+        uint8_t *g = realloc(req->groups, cap);
+        ok = g != NULL;
+        if (g) {
+            req->groups = g;
+            req->groups_cap = cap;
+        }
+    }
+    if (ok) {
+        memcpy(req->groups + req->groups_len, data + 8, add);
+        req->groups_len += add;
+    }
+    free(data);
+    ippDelete(groups); // before the arena its strings are in
+    arena_free(req);
+    return ok;
+}
+
 void bl_ipp_req_delete(bl_ipp_req_t *req)
 {
     if (!req)
@@ -88,11 +126,8 @@ void bl_ipp_req_delete(bl_ipp_req_t *req)
     bl_inflate_delete(req->doc_inflate);
     ippDelete(req->request);
     ippDelete(req->response); // before the arena its strings are in
-    while (req->arena) {
-        bl_ipp_arena_t *next = req->arena->next;
-        free(req->arena);
-        req->arena = next;
-    }
+    arena_free(req);
+    free(req->groups);
     free(req);
 }
 
@@ -144,7 +179,27 @@ void bl_ipp_respond(bl_ipp_req_t *req)
         ippDelete(resp);
         return;
     }
-    req->respond(req->arg, resp);
+    size_t len = 0;
+    uint8_t *data = resp ? bl_ipp_encode(resp, &len) : NULL;
+    ippDelete(resp);
+    if (data && req->groups_len) {
+        // The groups encoded ahead go before the end-of-attributes tag.
+        uint8_t *all = len > 0 && data[len - 1] == IPP_TAG_END
+                           ? realloc(data, len + req->groups_len)
+                           : NULL;
+        if (all) {
+            memcpy(all + len - 1, req->groups, req->groups_len);
+            all[len - 1 + req->groups_len] = IPP_TAG_END;
+            len += req->groups_len;
+        } else {
+            free(data);
+        }
+        data = all;
+    }
+    free(req->groups);
+    req->groups = NULL;
+    req->groups_len = req->groups_cap = 0;
+    req->respond(req->arg, data, len);
 }
 
 void bl_ipp_set_status(bl_ipp_req_t *req, ipp_status_t status, const char *fmt, ...)

@@ -69,20 +69,16 @@ static void challenge(bl_conn_t *c, unsigned schemes, const char *why, bool bad_
         evbuffer_free(b);
 }
 
-static void on_ipp_response(void *arg, ipp_t *response)
+static void on_ipp_response(void *arg, uint8_t *data, size_t len)
 {
     route_t *r = arg;
+    r->responded = true;
     if (bl_ipp_req_needs_auth(r->ipp)) {
         // Anonymous, and the operation needs a login: the HTTP challenge makes clients ask.
-        ippDelete(response);
-        r->responded = true;
+        free(data);
         challenge(r->conn, r->schemes, "this operation needs a login", false);
         return;
     }
-    size_t len = 0;
-    uint8_t *data = bl_ipp_encode(response, &len);
-    ippDelete(response);
-    r->responded = true;
     if (!data) {
         bl_conn_respond_text(r->conn, 500, "cannot encode the IPP response");
         return;
