@@ -381,9 +381,12 @@ bl_job_t *bl_job_lookup(bl_system_t *sys, int id)
     if (!st)
         return NULL;
     sqlite3_bind_int(st, 1, id);
-    if (sqlite3_step(st) != SQLITE_ROW)
-        return NULL;
-    return job_from_row(sys, st);
+    job = sqlite3_step(st) == SQLITE_ROW ? job_from_row(sys, st) : NULL;
+    // Reset at once: a statement left on its row keeps a read transaction open, and the WAL
+    // can then never be checkpointed (it grew without end, and after a full disk blattd
+    // refused every job until some request happened to reuse the statement).
+    sqlite3_reset(st);
+    return job;
 }
 
 void bl_job_visit_history(bl_system_t *sys, const char *printer, const char *user, int limit,

@@ -859,11 +859,26 @@ bool bl_store_commit(bl_store_t *store)
     return ok;
 }
 
+// A statement left on a row between passes holds a read transaction, and the WAL cannot be
+// checkpointed past it. Every walk ends within its callback, so one still open at the end of a
+// pass is a bug: it is said, and reset.
+static void reset_left_open(bl_store_t *store)
+{
+    for (size_t i = 0; i < STMT_CACHE; i++) {
+        if (store->cache[i].stmt && sqlite3_stmt_busy(store->cache[i].stmt)) {
+            bl_log(BL_LOG_ERROR, "store: a statement was left open (a bug): %.60s",
+                   store->cache[i].sql);
+            sqlite3_reset(store->cache[i].stmt);
+        }
+    }
+}
+
 static void on_commit_due(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     bl_store_t *store = arg;
+    reset_left_open(store);
     if (!store->async) {
         bl_store_commit(store);
         return;

@@ -63,6 +63,11 @@ bl_stop_blattd
 bl_start_blattd "$CONF" "$port"
 ok $? "blattd starts again"
 is "$(bl_job_state "$port" held "$b")" "$shown" "bob's job is still $shown"
+# Regression: looking at a finished job (read from the database) left its statement on the row,
+# a read transaction that kept the WAL from being checkpointed for good (found by an attack:
+# the WAL grew to 215 MB, and after a full disk every job was refused).
+ck=$(sqlite3 "$DB" "PRAGMA wal_checkpoint(TRUNCATE)" 2>&1)
+is "$ck" "0|0|0" "nothing holds the WAL after a look at a finished job (checkpoint: $ck)"
 bl_release_held "$a" alice
 bl_wait_job "$port" held "$a" completed 30
 ok $? "alice's job prints"
@@ -70,4 +75,6 @@ grep -a -q KEEP-ME "$W/out/job-$a.pdf" 2>/dev/null
 ok $? "with her document"
 ! grep -a -l NOT-TAKEN "$W"/out/* >/dev/null 2>&1
 ok $? "the refused job never prints"
+! grep -q "left open" "$W/blattd.log"
+ok $? "no statement was left open at the end of a pass"
 bl_done
