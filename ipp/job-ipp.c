@@ -4,6 +4,7 @@
 #include "ipp/ipp-private.h"
 
 #include "server/log.h"
+#include "server/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,12 @@ bool bl_ipp_send_document(bl_ipp_req_t *req)
     if (job && job->doc_state != BL_DOC_NONE) {
         bl_ipp_set_status(req, IPP_STATUS_ERROR_MULTIPLE_JOBS_NOT_SUPPORTED,
                           "a job takes one document");
+        job = NULL;
+    }
+    if (job && bl_store_failing(req->sys->store)) {
+        bl_ipp_set_status(req, IPP_STATUS_ERROR_TEMPORARY,
+                          "documents cannot be stored just now (the disk is full or failing); "
+                          "try again later");
         job = NULL;
     }
     if (job) {

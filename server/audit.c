@@ -316,9 +316,12 @@ static void audit_redo(void *arg, bool failed)
             there = sqlite3_step(st) == SQLITE_ROW;
             sqlite3_reset(st);
         }
-        if (!there && !append(r->a, r->subject, r->f, false))
-            bl_log(BL_LOG_ERROR, "audit: a record of a failed commit is lost: %s %s %s", r->f[3],
-                   r->f[4], r->f[5]);
+        if (!there && !append(r->a, r->subject, r->f, false)) {
+            // Not even into a transaction (the disk is still full): kept, and tried again in a
+            // second, for as long as it takes. The trail stays complete.
+            bl_store_redo_later(r->a->store, audit_redo, r);
+            return;
+        }
     }
     OPENSSL_cleanse(r, sizeof(*r));
     free(r);
@@ -353,8 +356,17 @@ static bool append(bl_audit_t *a, const char *subject, char f[6][FIELD_MAX + 1],
         sqlite3_bind_text(st, i + 2, fields[i], -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 8, a->last_hash, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 9, hash, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        bl_log(BL_LOG_ERROR, "audit: cannot append: %s", sqlite3_errmsg(bl_store_db(a->store)));
+    int rc = sqlite3_step(st);
+    uint64_t head = a->last_seq;
+    if (rc == SQLITE_CONSTRAINT && load_head(a) && a->last_seq != head) {
+        // The head in memory was behind the stored chain (a rollback it did not see): go on
+        // from the stored one.
+        sqlite3_reset(st);
+        return append(a, subject, f, first);
+    }
+    if (rc != SQLITE_DONE) {
+        bl_log(bl_store_failing(a->store) ? BL_LOG_DEBUG : BL_LOG_ERROR, "audit: cannot append: %s",
+               sqlite3_errmsg(bl_store_db(a->store)));
         return false;
     }
     a->last_seq = seq;

@@ -220,7 +220,8 @@ static void job_redo(void *arg, bool failed)
 {
     bl_job_t *job = arg;
     if (failed) {
-        bl_log(BL_LOG_WARN, "job %d: its state is written again after a failed commit", job->id);
+        // Every second of a full disk, for every such job: the store says it once.
+        bl_log(BL_LOG_DEBUG, "job %d: its state is written again after a failed commit", job->id);
         bl_job_save(job);
     }
     bl_job_unref(job);
@@ -279,8 +280,8 @@ bool bl_job_save(bl_job_t *job)
     sqlite3_bind_int64(st, i++, job->doc_ref.off);
     sqlite3_bind_int64(st, i++, job->doc_ref.len);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        bl_log(BL_LOG_ERROR, "job %d: cannot save: %s", job->id,
-               sqlite3_errmsg(bl_store_db(store)));
+        bl_log(bl_store_failing(store) ? BL_LOG_DEBUG : BL_LOG_ERROR, "job %d: cannot save: %s",
+               job->id, sqlite3_errmsg(bl_store_db(store)));
         return false;
     }
     return true;

@@ -425,6 +425,11 @@ void bl_printer_schedule(bl_printer_t *p)
 {
     if (p->active_job || p->sys->shutting_down || !p->caps || p->spool_wait)
         return;
+    // Nothing prints while no change can be stored: a job that printed then would still be
+    // pending in the database, and print again after a restart (system.c schedules every
+    // queue once the store works again).
+    if (bl_store_failing(p->sys->store))
+        return;
     if (p->device_down && evtimer_pending(p->timer, NULL))
         return; // wait for the retry timer
     bl_job_t *job = p->ready_head;

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #define STMT_CACHE 64
@@ -108,6 +109,9 @@ struct bl_store {
         void *arg;
     } rollback[MAX_ROLLBACK_FNS];
     size_t num_rollback;
+    bool failing;       // a commit or sync failed, and none succeeded since
+    time_t failing_since;
+    uint64_t failed_passes;
 };
 
 static const char schema[] =
@@ -308,8 +312,30 @@ static void batch_sync(batch_t *b, int wal_fd)
         b->err = errno;
 }
 
+// Commits work again: said once, with how long they did not.
+static void store_recovered(bl_store_t *store)
+{
+    if (!store->failing)
+        return;
+    store->failing = false;
+    bl_log(BL_LOG_WARN, "store: changes are durable again after %lld s (%llu failed passes)",
+           (long long)(time(NULL) - store->failing_since),
+           (unsigned long long)store->failed_passes);
+}
+
+// A commit or its sync failed: the first failure is logged, the rest of the outage at debug.
+static void store_failed(bl_store_t *store)
+{
+    store->failed_passes++;
+    if (store->failing)
+        return;
+    store->failing = true;
+    store->failing_since = time(NULL);
+    store->failed_passes = 1;
+}
+
 // Runs a batch's callbacks in order (on the loop) and empties it. Callbacks may write again.
-static void batch_finish(batch_t *b, bool ok)
+static void batch_finish(bl_store_t *store, batch_t *b, bool ok)
 {
     batch_t done = *b;
     *b = (batch_t){0};
@@ -318,9 +344,14 @@ static void batch_finish(batch_t *b, bool ok)
             close(done.items[i].fd);
         free(done.items[i].buf);
     }
-    if (!ok || done.err)
-        bl_log(BL_LOG_ERROR, "store: a commit could not be made durable: %s",
-               done.err ? strerror(done.err) : "commit failed");
+    if (!ok || done.err) {
+        if (!store->failing)
+            bl_log(BL_LOG_ERROR, "store: a commit could not be made durable: %s",
+                   done.err ? strerror(done.err) : "commit failed");
+        store_failed(store);
+    } else if (done.num_cbs || done.num_items) {
+        store_recovered(store);
+    }
     for (size_t i = 0; i < done.num_cbs; i++)
         done.cbs[i].cb(done.cbs[i].arg, ok && !done.err);
     free(done.cbs);
@@ -448,7 +479,7 @@ static void on_synced(evutil_socket_t fd, short what, void *arg)
     if (!take_done(store, false, &done))
         return;
     kick(store); // the next batch syncs while this one's answers go out
-    batch_finish(&done, true);
+    batch_finish(store, &done, true);
 }
 
 // Waits until the thread has no batch (the loop, at shutdown and for bl_store_commit()).
@@ -456,7 +487,7 @@ static void wait_idle(bl_store_t *store)
 {
     batch_t done;
     if (store->thread_started && take_done(store, true, &done))
-        batch_finish(&done, true);
+        batch_finish(store, &done, true);
 }
 
 // Opens our own descriptor of the WAL (fdatasync() of any descriptor of a file syncs it) and
@@ -743,13 +774,30 @@ static size_t run_redo(bl_store_t *store, bool failed)
     return n;
 }
 
+// The outcome of the probe write: still failing means another probe in a second.
+static void on_probe(void *arg, bool ok)
+{
+    bl_store_t *store = arg;
+    if (!ok && store->redo_ev && !evtimer_pending(store->redo_ev, NULL)) {
+        struct timeval tv = {1, 0};
+        evtimer_add(store->redo_ev, &tv);
+    }
+}
+
 static void on_redo_due(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     bl_store_t *store = arg;
     size_t n = run_redo(store, true);
-    bl_log(BL_LOG_WARN, "store: %zu change(s) of a failed commit written again", n);
+    bl_log(store->failing && store->failed_passes > 1 ? BL_LOG_DEBUG : BL_LOG_WARN,
+           "store: %zu change(s) of a failed commit written again", n);
+    // Still failing: a small write of its own tells when the disk is back, also when nothing
+    // else is to be written again (new jobs are refused meanwhile).
+    if (store->failing && bl_store_begin(store) &&
+        bl_store_exec(store, "INSERT OR REPLACE INTO meta(key, value) VALUES('probe', "
+                                     "strftime('%s', 'now'))"))
+        bl_store_after_commit(store, on_probe, store);
 }
 
 void bl_store_redo(bl_store_t *store, bl_store_redo_fn fn, void *arg)
@@ -761,6 +809,22 @@ void bl_store_redo(bl_store_t *store, bl_store_redo_fn fn, void *arg)
     }
     *r = (redo_t){store, fn, arg, NULL};
     bl_store_after_commit(store, on_redo_outcome, r);
+}
+
+void bl_store_redo_later(bl_store_t *store, bl_store_redo_fn fn, void *arg)
+{
+    redo_t *r = malloc(sizeof(*r));
+    if (!r) {
+        fn(arg, false);
+        return;
+    }
+    *r = (redo_t){store, fn, arg, NULL};
+    on_redo_outcome(r, false);
+}
+
+bool bl_store_failing(const bl_store_t *store)
+{
+    return store->failing;
 }
 
 uint64_t bl_store_pass(const bl_store_t *store)
@@ -818,11 +882,15 @@ static bool commit_pass(bl_store_t *store, batch_t *out)
         store->in_txn = false;
     }
     if (!ok) {
-        bl_log(BL_LOG_ERROR, "store: a commit failed and was rolled back: its changes are "
-                             "written again from memory in a second");
+        if (!store->failing)
+            bl_log(BL_LOG_ERROR, "store: a commit failed and was rolled back: its changes are "
+                                 "written again from memory every second until the disk takes "
+                                 "them (further failures are logged at debug level)");
+        else
+            bl_log(BL_LOG_DEBUG, "store: a commit failed again");
         for (size_t i = 0; i < store->num_rollback; i++)
             store->rollback[i].fn(store->rollback[i].arg);
-        batch_finish(&store->pass, false);
+        batch_finish(store, &store->pass, false);
         return false;
     }
     if (store->source)
@@ -830,7 +898,7 @@ static bool commit_pass(bl_store_t *store, batch_t *out)
     if (!batch_merge(out, &store->pass)) {
         // Out of memory: make this pass durable here and now.
         batch_sync(&store->pass, store->wal_fd);
-        batch_finish(&store->pass, true);
+        batch_finish(store, &store->pass, true);
     }
     return true;
 }
@@ -844,7 +912,7 @@ bool bl_store_commit(bl_store_t *store)
         bool ok = commit_pass(store, &b);
         if (ok)
             batch_sync(&b, -1);
-        batch_finish(&b, ok);
+        batch_finish(store, &b, ok);
         return ok;
     }
     // Everything committed before must be durable when this returns: wait for the thread, then
@@ -855,7 +923,7 @@ bool bl_store_commit(bl_store_t *store)
     store->waiting = (batch_t){0};
     if (had_txn || rest.num_items || rest.num_cbs)
         batch_sync(&rest, store->wal_fd);
-    batch_finish(&rest, true);
+    batch_finish(store, &rest, true);
     return ok;
 }
 
@@ -888,7 +956,7 @@ static void on_commit_due(evutil_socket_t fd, short what, void *arg)
         return;
     // Nothing written and nothing on its way to the disk: the callbacks need not wait.
     if (!wrote && !store->thread_busy && !store->waiting.num_items) {
-        batch_finish(&store->waiting, true);
+        batch_finish(store, &store->waiting, true);
         return;
     }
     kick(store);

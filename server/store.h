@@ -52,6 +52,13 @@ void bl_store_set_sync_source(bl_store_t *store, bl_store_sync_source_fn fn, voi
 // store closes (release what arg holds).
 typedef void (*bl_store_redo_fn)(void *arg, bool failed);
 void bl_store_redo(bl_store_t *store, bl_store_redo_fn fn, void *arg);
+// fn(arg, true) about a second from now, without a pass (a writer whose own write failed
+// before any pass could take it: it tries again later instead of giving up).
+void bl_store_redo_later(bl_store_t *store, bl_store_redo_fn fn, void *arg);
+// Whether changes cannot be made durable just now: from a failed commit or sync until one
+// succeeds. Nothing irreversible (printing) starts meanwhile, and the writers that try again
+// every second log at debug level, so that a full disk does not flood the log.
+bool bl_store_failing(const bl_store_t *store);
 // The number of the pass that writes now (counts commits); with bl_store_redo, once per pass.
 uint64_t bl_store_pass(const bl_store_t *store);
 // Called right after a COMMIT failed and SQLite rolled the pass back, before that pass's

@@ -331,6 +331,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     bl_system_t *sys = arg;
     if (sys->shutting_down)
         return;
+    // Printing waits while the store fails (printer.c); it goes on once it works again.
+    bool failing = bl_store_failing(sys->store);
+    if (sys->store_was_failing && !failing) {
+        for (size_t i = 0; i < sys->num_printers; i++)
+            bl_printer_schedule(sys->printers[i]);
+    }
+    sys->store_was_failing = failing;
     bl_job_expire(sys);
     // Retention runs at start and then every few minutes (bounded batches).
     static time_t last_retention;

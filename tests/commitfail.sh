@@ -9,7 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 bl_init commitfail
 
-bl_held_daemon
+# A second queue whose printer is down (its directory is missing): a job to it waits.
+bl_held_daemon "$(printf '<Printer later>\n  DeviceURI file://%s/later\n</Printer>' "$W")"
 ok $? "blattd runs"
 
 dbstate() { sqlite3 "$DB" "SELECT state FROM jobs WHERE id = $1"; }
@@ -32,6 +33,11 @@ a=$(bl_submit_held alice KEEP-ME)
 b=$(bl_submit_held bob CANCEL-ME)
 [ -n "$a" ] && [ -n "$b" ]
 ok $? "two held jobs ($a, $b)"
+bl_marker_pdf "$W/ONCE.pdf" ONCE
+c=$(lp -h "127.0.0.1:$port" -U dora -d later -t ONCE "$W/ONCE.pdf" 2>&1 |
+    sed -n 's/.*request id is later-\([0-9]*\).*/\1/p')
+[ -n "$c" ]
+ok $? "a job waits for the printer that is down ($c)"
 
 # The disk "fills up": every write of blattd past its first byte fails.
 limit 1:unlimited
@@ -40,13 +46,25 @@ cancel -h "127.0.0.1:$port" -U bob "held-$b" >"$W/cancel.out" 2>&1
 is "$?" 1 "Cancel-Job fails: the change cannot be stored ($(tr '\n' ' ' <"$W/cancel.out"))"
 out=$(lp -h "127.0.0.1:$port" -U carol -d held -t NOT-TAKEN "$W/KEEP-ME.pdf" 2>&1)
 is "$?" 1 "a new job is refused while nothing can be stored ($out)"
+[[ $out == *"try again later"* ]]
+ok $? "the refusal says that it is temporary"
 kill -0 "$BLATTD_PID"
 ok $? "blattd is still running (a file size limit does not kill it)"
+# Regression (found by an attack): the printer came back during the full disk, the job printed,
+# its end could not be stored, and after a restart it printed again. Nothing starts printing
+# while nothing can be stored; the disk stays full for a while (blattd tries again every second).
+mkdir -p "$W/later"
+chmod 1777 "$W/later"
+sleep 6
+is "$(ls "$W/later" | wc -l)" 0 "nothing prints while nothing can be stored"
 
 limit unlimited:unlimited
 ok $? "the disk takes writes again"
-bl_wait_for 10 grep -q "written again after a failed commit" "$W/blattd.log"
-ok $? "blattd writes the rolled-back job state again"
+bl_wait_for 10 grep -q "changes are durable again" "$W/blattd.log"
+ok $? "blattd writes the rolled-back job state again ($(grep -o 'durable again.*' "$W/blattd.log"))"
+bl_wait_job "$port" later "$c" completed 30
+ok $? "the waiting job prints once the disk takes writes"
+is "$(ls "$W/later" | wc -l)" 1 "once"
 shown=$(bl_job_state "$port" held "$b")
 bl_wait_for 10 test "$(dbstate "$b")" = 7
 ok $? "the database has bob's job as blattd shows it ($shown, state $(dbstate "$b"))"

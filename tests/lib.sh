@@ -291,13 +291,14 @@ ipp_post()
 
 # bl_held_daemon: starts blattd with bl_conf and a queue `held` (a file queue in $W/out that
 # holds every job until its owner releases it); sets port, CONF and DB.
-bl_held_daemon()
+bl_held_daemon() # [EXTRA-CONFIG]
 {
     port=$(bl_port)
     mkdir -p "$W/out"
     bl_conf "$W/blattd.conf" "$port"
     printf '<Printer held>\n  DeviceURI file://%s/out\n  ReleaseMode hold\n</Printer>\n' "$W" \
         >>"$W/blattd.conf"
+    [ -n "${1:-}" ] && printf '%s\n' "$1" >>"$W/blattd.conf"
     CONF="$W/blattd.conf"
     DB="$W/state/blatt.db"
     bl_start_blattd "$CONF" "$port"
