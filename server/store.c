@@ -327,6 +327,11 @@ static void store_recovered(bl_store_t *store)
 static void store_failed(bl_store_t *store)
 {
     store->failed_passes++;
+    // The probe (on_redo_due) must come even when nothing registered to be written again.
+    if (store->redo_ev && !evtimer_pending(store->redo_ev, NULL)) {
+        struct timeval tv = {1, 0};
+        evtimer_add(store->redo_ev, &tv);
+    }
     if (store->failing)
         return;
     store->failing = true;
