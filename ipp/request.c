@@ -184,9 +184,8 @@ void bl_ipp_respond(bl_ipp_req_t *req)
     ippDelete(resp);
     if (data && req->groups_len) {
         // The groups encoded ahead go before the end-of-attributes tag.
-        uint8_t *all = len > 0 && data[len - 1] == IPP_TAG_END
-                           ? realloc(data, len + req->groups_len)
-                           : NULL;
+        uint8_t *all =
+            len > 0 && data[len - 1] == IPP_TAG_END ? realloc(data, len + req->groups_len) : NULL;
         if (all) {
             memcpy(all + len - 1, req->groups, req->groups_len);
             all[len - 1 + req->groups_len] = IPP_TAG_END;

@@ -404,7 +404,6 @@ static int check_request(bl_conn_t *c, llhttp_t *p)
     return 0;
 }
 
-
 // Plain connections write what is to go out straight away when nothing else waits before it:
 // an answer usually fits the socket's buffer, and handing it to the bufferevent costs an
 // epoll_ctl() to watch for room, a pass of the loop to hear of it and another epoll_ctl() to

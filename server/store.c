@@ -109,7 +109,7 @@ struct bl_store {
         void *arg;
     } rollback[MAX_ROLLBACK_FNS];
     size_t num_rollback;
-    bool failing;       // a commit or sync failed, and none succeeded since
+    bool failing; // a commit or sync failed, and none succeeded since
     time_t failing_since;
     uint64_t failed_passes;
 };
@@ -801,7 +801,7 @@ static void on_redo_due(evutil_socket_t fd, short what, void *arg)
     // else is to be written again (new jobs are refused meanwhile).
     if (store->failing && bl_store_begin(store) &&
         bl_store_exec(store, "INSERT OR REPLACE INTO meta(key, value) VALUES('probe', "
-                                     "strftime('%s', 'now'))"))
+                             "strftime('%s', 'now'))"))
         bl_store_after_commit(store, on_probe, store);
 }
 
