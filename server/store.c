@@ -658,7 +658,8 @@ bool bl_store_exec(bl_store_t *store, const char *sql)
 {
     char *err = NULL;
     if (sqlite3_exec(store->db, sql, NULL, NULL, &err) != SQLITE_OK) {
-        bl_log(BL_LOG_ERROR, "store: %s", err ? err : "unknown error");
+        bl_log(store->failing ? BL_LOG_DEBUG : BL_LOG_ERROR, "store: %s",
+               err ? err : "unknown error");
         sqlite3_free(err);
         return false;
     }

@@ -197,7 +197,7 @@ Listen [::1]:$2 trust
 LocalSocket $W/blattd.sock
 StateDir $W/state
 LogLevel debug
-LogFile $W/blattd.log
+LogFile ${BL_LOGFILE:-$W/blattd.log}
 AccessLog $W/access.log
 ServerName localhost
 DataDir $top_srcdir/etc
