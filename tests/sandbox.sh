@@ -15,7 +15,7 @@ set -u
 BIN=${1:-${top_builddir:-.}}
 BIN=$(cd "$BIN" && pwd)
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-DOCS=${BL_TESTDATA:-$REPO/../shared/testdata/documents}
+DOCS=${BL_TESTDATA:-${BL_DOCS:-$REPO/../shared/testdata/documents}}
 n=0
 failed=0
 

@@ -11,6 +11,21 @@ passed=0
 failed=0
 start=$SECONDS
 
+# The test documents (PWG's self-certification kit) lie beside the project, in
+# ../shared/testdata/documents. A clone made elsewhere (git clone /path/to/blatt /tmp/x) finds
+# them beside the repository it was cloned from; BL_DOCS names them anywhere.
+if [ -z "${BL_DOCS:-}" ] && [ ! -d "$src/../shared/testdata/documents" ]; then
+    origin=$(git -C "$src" config --get remote.origin.url 2>/dev/null)
+    if [ -n "$origin" ] && [ -d "$origin/../shared/testdata/documents" ]; then
+        BL_DOCS=$(cd "$origin/../shared/testdata/documents" && pwd)
+        export BL_DOCS
+        echo "check: test documents from $BL_DOCS"
+    else
+        echo "check: the test documents are missing: clone beside shared/" \
+            "(../shared/testdata/documents) or set BL_DOCS" >&2
+    fi
+fi
+
 # count DIR: adds the results of a `make check` in DIR (every test and every TAP check).
 count()
 {
