@@ -112,6 +112,8 @@ struct bl_store {
     bool failing; // a commit or sync failed, and none succeeded since
     time_t failing_since;
     uint64_t failed_passes;
+    bl_store_recovered_fn recovered; // told when changes are durable again
+    void *recovered_arg;
 };
 
 static const char schema[] =
@@ -312,6 +314,15 @@ static void batch_sync(batch_t *b, int wal_fd)
         b->err = errno;
 }
 
+// The redo work, and the probe while the store fails, in a second (on_redo_due).
+static void arm_redo(bl_store_t *store)
+{
+    if (store->redo_ev && !evtimer_pending(store->redo_ev, NULL)) {
+        struct timeval tv = {1, 0};
+        evtimer_add(store->redo_ev, &tv);
+    }
+}
+
 // Commits work again: said once, with how long they did not.
 static void store_recovered(bl_store_t *store)
 {
@@ -321,17 +332,16 @@ static void store_recovered(bl_store_t *store)
     bl_log(BL_LOG_WARN, "store: changes are durable again after %lld s (%llu failed passes)",
            (long long)(time(NULL) - store->failing_since),
            (unsigned long long)store->failed_passes);
+    if (store->recovered)
+        store->recovered(store->recovered_arg);
 }
 
 // A commit or its sync failed: the first failure is logged, the rest of the outage at debug.
+// The probe comes even when nothing registered to be written again.
 static void store_failed(bl_store_t *store)
 {
     store->failed_passes++;
-    // The probe (on_redo_due) must come even when nothing registered to be written again.
-    if (store->redo_ev && !evtimer_pending(store->redo_ev, NULL)) {
-        struct timeval tv = {1, 0};
-        evtimer_add(store->redo_ev, &tv);
-    }
+    arm_redo(store);
     if (store->failing)
         return;
     store->failing = true;
@@ -757,10 +767,7 @@ static void on_redo_outcome(void *arg, bool ok)
     r->next = NULL;
     *store->redo_tail = r;
     store->redo_tail = &r->next;
-    if (!evtimer_pending(store->redo_ev, NULL)) {
-        struct timeval tv = {1, 0};
-        evtimer_add(store->redo_ev, &tv);
-    }
+    arm_redo(store);
 }
 
 // Takes the pending redo work and calls each with failed (write again) or not (release).
@@ -780,14 +787,12 @@ static size_t run_redo(bl_store_t *store, bool failed)
     return n;
 }
 
-// The outcome of the probe write: still failing means another probe in a second.
+// The probe's callback: it makes the probe a batch that is synced, and batch_finish() ends the
+// outage or arms the next probe.
 static void on_probe(void *arg, bool ok)
 {
-    bl_store_t *store = arg;
-    if (!ok && store->redo_ev && !evtimer_pending(store->redo_ev, NULL)) {
-        struct timeval tv = {1, 0};
-        evtimer_add(store->redo_ev, &tv);
-    }
+    (void)arg;
+    (void)ok;
 }
 
 static void on_redo_due(evutil_socket_t fd, short what, void *arg)
@@ -831,6 +836,12 @@ void bl_store_redo_later(bl_store_t *store, bl_store_redo_fn fn, void *arg)
 bool bl_store_failing(const bl_store_t *store)
 {
     return store->failing;
+}
+
+void bl_store_on_recovered(bl_store_t *store, bl_store_recovered_fn fn, void *arg)
+{
+    store->recovered = fn;
+    store->recovered_arg = arg;
 }
 
 uint64_t bl_store_pass(const bl_store_t *store)

@@ -59,6 +59,9 @@ void bl_store_redo_later(bl_store_t *store, bl_store_redo_fn fn, void *arg);
 // succeeds. Nothing irreversible (printing) starts meanwhile, and the writers that try again
 // every second log at debug level, so that a full disk does not flood the log.
 bool bl_store_failing(const bl_store_t *store);
+// Called once when changes are durable again after bl_store_failing() (printing resumes).
+typedef void (*bl_store_recovered_fn)(void *arg);
+void bl_store_on_recovered(bl_store_t *store, bl_store_recovered_fn fn, void *arg);
 // The number of the pass that writes now (counts commits); with bl_store_redo, once per pass.
 uint64_t bl_store_pass(const bl_store_t *store);
 // Called right after a COMMIT failed and SQLite rolled the pass back, before that pass's

@@ -194,6 +194,14 @@ static void doclog_flush(void *arg, bl_store_t *store)
     bl_doclog_flush(arg, store);
 }
 
+// Printing waits while the store fails (printer.c); it goes on once changes are durable again.
+static void on_store_recovered(void *arg)
+{
+    bl_system_t *sys = arg;
+    for (size_t i = 0; i < sys->num_printers && !sys->shutting_down; i++)
+        bl_printer_schedule(sys->printers[i]);
+}
+
 static bool open_state(bl_system_t *sys)
 {
     const bl_config_t *c = sys->config;
@@ -251,8 +259,10 @@ static bool open_state(bl_system_t *sys)
         }
     }
     // Every commit first syncs the document log segments it wrote to (store.c).
-    if (ok)
+    if (ok) {
         bl_store_set_sync_source(sys->store, doclog_flush, sys->doclog);
+        bl_store_on_recovered(sys->store, on_store_recovered, sys);
+    }
     if (ok && !(sys->kek = bl_kek_load_or_create(kek)))
         ok = false;
     if (ok) {
@@ -331,13 +341,6 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     bl_system_t *sys = arg;
     if (sys->shutting_down)
         return;
-    // Printing waits while the store fails (printer.c); it goes on once it works again.
-    bool failing = bl_store_failing(sys->store);
-    if (sys->store_was_failing && !failing) {
-        for (size_t i = 0; i < sys->num_printers; i++)
-            bl_printer_schedule(sys->printers[i]);
-    }
-    sys->store_was_failing = failing;
     bl_job_expire(sys);
     // Retention runs at start and then every few minutes (bounded batches).
     static time_t last_retention;

@@ -36,7 +36,6 @@ typedef struct bl_system {
     bl_auth_t *auth;         // owned
     bl_printer_t **printers; // owned, in config order
     size_t num_printers;
-    bool store_was_failing;        // at the last tick (printing waits while it fails)
     bl_printer_t *default_printer; // borrowed from printers
     bl_job_t **active;             // jobs not yet in a terminal state, sorted by id (owned)
     size_t num_active, cap_active;
