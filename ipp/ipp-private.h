@@ -50,6 +50,10 @@ void bl_ipp_respond(bl_ipp_req_t *req);
 // jobs as libcups attributes (about 600 bytes a job) next to its encoding. false when out of
 // memory (nothing added).
 bool bl_ipp_add_groups(bl_ipp_req_t *req, ipp_t *groups);
+// false (with server-error-temporary-error) while nothing can be stored (a full disk): a job
+// or document is refused before its data is read, instead of being held in memory for a
+// commit that cannot succeed.
+bool bl_ipp_can_store(bl_ipp_req_t *req);
 // Adds a string that is new for each job (job-uri, job-uuid, job-name) to the response. libcups
 // keeps every string value in one sorted global pool, where each new string costs a memmove of
 // the whole pool: a reply listing 100,000 jobs spent seconds on that alone. These strings are

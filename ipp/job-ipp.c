@@ -4,7 +4,6 @@
 #include "ipp/ipp-private.h"
 
 #include "server/log.h"
-#include "server/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,12 +62,8 @@ bool bl_ipp_send_document(bl_ipp_req_t *req)
                           "a job takes one document");
         job = NULL;
     }
-    if (job && bl_store_failing(req->sys->store)) {
-        bl_ipp_set_status(req, IPP_STATUS_ERROR_TEMPORARY,
-                          "documents cannot be stored just now (the disk is full or failing); "
-                          "try again later");
+    if (job && !bl_ipp_can_store(req))
         job = NULL;
-    }
     if (job) {
         ipp_attribute_t *df = ippFindAttribute(req->request, "document-format", IPP_TAG_ZERO);
         const char *fmt = df ? ippGetString(df, 0, NULL) : NULL;
@@ -550,12 +545,8 @@ void bl_ipp_get_jobs(bl_ipp_req_t *req)
     if (!get_jobs_args(req, &which, &mine, &c.limit, &c.ra))
         return;
     list_jobs(req, &c, which, mine);
-    if (!flush_jobs(&c)) {
-        free(req->groups);
-        req->groups = NULL;
-        req->groups_len = req->groups_cap = 0;
+    if (!flush_jobs(&c)) // an error reply leaves the groups out (bl_ipp_respond)
         bl_ipp_set_status(req, IPP_STATUS_ERROR_INTERNAL, "out of memory while listing jobs");
-    }
 }
 
 static void list_jobs(bl_ipp_req_t *req, jobs_ctx_t *c, const char *which, bool mine)

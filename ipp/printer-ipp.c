@@ -5,7 +5,6 @@
 #include "ipp/printer-attrs.h"
 #include "server/config.h"
 #include "server/log.h"
-#include "server/store.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -135,14 +134,8 @@ void bl_ipp_get_printer_attributes(bl_ipp_req_t *req)
 
 static bool accepting(bl_ipp_req_t *req)
 {
-    // While nothing can be stored (a full disk), a job is refused before its document is
-    // read: it could not be kept anyway, and documents held for it would fill the memory.
-    if (bl_store_failing(req->sys->store)) {
-        bl_ipp_set_status(req, IPP_STATUS_ERROR_TEMPORARY,
-                          "jobs cannot be stored just now (the disk is full or failing); try "
-                          "again later");
+    if (!bl_ipp_can_store(req))
         return false;
-    }
     if (!req->printer->accepting) {
         bl_ipp_set_status(req, IPP_STATUS_ERROR_NOT_ACCEPTING_JOBS,
                           "the queue is not accepting jobs");

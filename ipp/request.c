@@ -179,10 +179,12 @@ void bl_ipp_respond(bl_ipp_req_t *req)
         ippDelete(resp);
         return;
     }
+    // Groups encoded ahead belong to a successful reply only.
+    bool ok = resp && ippGetStatusCode(resp) < IPP_STATUS_REDIRECTION_OTHER_SITE;
     size_t len = 0;
     uint8_t *data = resp ? bl_ipp_encode(resp, &len) : NULL;
     ippDelete(resp);
-    if (data && req->groups_len) {
+    if (data && ok && req->groups_len) {
         // The groups encoded ahead go before the end-of-attributes tag.
         uint8_t *all =
             len > 0 && data[len - 1] == IPP_TAG_END ? realloc(data, len + req->groups_len) : NULL;
@@ -199,6 +201,16 @@ void bl_ipp_respond(bl_ipp_req_t *req)
     req->groups = NULL;
     req->groups_len = req->groups_cap = 0;
     req->respond(req->arg, data, len);
+}
+
+bool bl_ipp_can_store(bl_ipp_req_t *req)
+{
+    if (!bl_store_failing(req->sys->store))
+        return true;
+    bl_ipp_set_status(req, IPP_STATUS_ERROR_TEMPORARY,
+                      "jobs cannot be stored just now (the disk is full or failing); try again "
+                      "later");
+    return false;
 }
 
 void bl_ipp_set_status(bl_ipp_req_t *req, ipp_status_t status, const char *fmt, ...)
