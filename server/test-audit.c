@@ -209,6 +209,62 @@ static void test_rolled_back_records_appended_again(void **state)
     event_base_free(base);
 }
 
+// Regression (found by an attack on a full disk): a record whose append failed again when it
+// was written again (no transaction could even begin) was dropped with a log line, and the
+// chain still verified without it. It is now tried every second until it is stored.
+static void test_record_kept_while_nothing_can_begin(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    assert_int_equal(event_base_priority_init(base, 3), 0);
+    unlink(tpath("e.db"));
+    bl_store_t *store = bl_store_open(tpath("e.db"), base);
+    assert_non_null(store);
+    bl_audit_t *a = bl_audit_open(store, tpath("audit.key"));
+    assert_non_null(a);
+    assert_true(bl_audit_add(a, "alice", "-", "job-create", "job 1", "ok"));
+    assert_true(bl_store_commit(store));
+    // The pass with bob's record fails at COMMIT.
+    assert_true(bl_audit_add(a, "bob", "-", "job-create", "job 2", "ok"));
+    int outcome = 0;
+    bl_store_after_commit(store, on_outcome, &outcome);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, tiny;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    tiny = old;
+    tiny.rlim_cur = 1;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    loop_until(base, &outcome, -1);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    // Another writer holds the database: writing bob's record again cannot even begin.
+    sqlite3 *other = NULL;
+    assert_int_equal(sqlite3_open(tpath("e.db"), &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(bl_store_db(store), 1);
+    for (int i = 0; i < 300; i++) // 1.5 s: the retry a second after the failure comes and fails
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(5000);
+    assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    sqlite3_busy_timeout(bl_store_db(store), 5000);
+    bl_audit_report_t r;
+    assert_true(bl_audit_verify(store, &r));
+    assert_int_equal(r.records, 1);
+    for (int i = 0; i < 600 && r.records < 2; i++) {
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(5000);
+        assert_true(bl_audit_verify(store, &r));
+    }
+    assert_true(bl_store_commit(store));
+    assert_true(bl_audit_verify(store, &r));
+    assert_int_equal(r.records, 2);
+    sqlite3_stmt *st = bl_store_stmt(store, "SELECT object FROM audit WHERE seq = 2");
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "job 2");
+    sqlite3_reset(st);
+    bl_audit_close(a);
+    bl_store_close(store);
+    event_base_free(base);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -222,9 +278,10 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    static const char *const names[] = {"a.db",     "a.db-wal", "a.db-shm", "b.db",     "b.db-wal",
-                                        "b.db-shm", "c.db",     "c.db-wal", "c.db-shm", "d.db",
-                                        "d.db-wal", "d.db-shm", "audit.key"};
+    static const char *const names[] = {"a.db",     "a.db-wal", "a.db-shm", "b.db",
+                                        "b.db-wal", "b.db-shm", "c.db",     "c.db-wal",
+                                        "c.db-shm", "d.db",     "d.db-wal", "d.db-shm",
+                                        "e.db",     "e.db-wal", "e.db-shm", "audit.key"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         unlink(tpath(names[i]));
     return rmdir(tmpdir);
@@ -237,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_changed_byte_fails),
         cmocka_unit_test(test_append_continues_chain),
         cmocka_unit_test(test_rolled_back_records_appended_again),
+        cmocka_unit_test(test_record_kept_while_nothing_can_begin),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
