@@ -64,6 +64,32 @@ is "$n" 50 "50 pipelined IPP requests get 50 answers on one connection"
 # A history of jobs and a Get-Jobs with 20000 requested-attributes values answers at once.
 "$top_builddir/tests/bench/ippload" -c 2 -n 300 -o create-cancel "$q" >/dev/null
 ok $? "300 finished jobs in the history"
+# The reply is built 256 jobs at a time (ipp/job-ipp.c): every job once, across the chunks.
+cat >"$W/completed.test" <<'EOF'
+{
+  NAME "Get-Jobs completed"
+  OPERATION Get-Jobs
+  GROUP operation-attributes-tag
+  ATTR charset attributes-charset utf-8
+  ATTR naturalLanguage attributes-natural-language en
+  ATTR uri printer-uri $uri
+  ATTR name requesting-user-name $user
+  ATTR keyword which-jobs completed
+  ATTR keyword requested-attributes job-id,job-state
+  STATUS successful-ok
+}
+EOF
+ipptool -T 10 -tv -d user="$(id -un)" "$q" "$W/completed.test" >"$W/completed.out" 2>&1
+ok $? "Get-Jobs of the whole history is a well-formed reply"
+ids=$(grep -o 'job-id (integer) = [0-9]*' "$W/completed.out" | awk '{print $NF}')
+done_jobs=$(sqlite3 "$W/state/blatt.db" "SELECT count(*) FROM jobs WHERE state >= 7 AND printer = 'pdf'")
+[ "$done_jobs" -gt 256 ]
+ok $? "the history is longer than one chunk ($done_jobs finished jobs)"
+is "$(printf '%s\n' "$ids" | sort -un | wc -l)/$(printf '%s\n' "$ids" | wc -l)" \
+    "$done_jobs/$done_jobs" "it lists each finished job once"
+is "$(grep -c 'job-state (enum) = canceled' "$W/completed.out")" \
+    "$(sqlite3 "$W/state/blatt.db" "SELECT count(*) FROM jobs WHERE state = 7 AND printer = 'pdf'")" \
+    "each with its state"
 { ipp_head 000a; ipp_attr 45 printer-uri "$q"; ipp_attr 44 which-jobs all
   ipp_attr 44 requested-attributes job-id; for i in $(seq 1 3000); do printf '\x44\x00\x00\x00\x01x'; done
   printf '\x03'; } >"$W/ra.bin"
