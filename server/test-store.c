@@ -267,6 +267,53 @@ static void test_failed_commit_redone(void **state)
     event_base_free(base);
 }
 
+// A failed commit that nobody registered to write again: the store says that it fails (new
+// jobs are refused, nothing prints), and a probe write of its own ends that once the disk takes
+// writes again, and says so (bl_store_on_recovered). Regression: without anything to write
+// again the retry timer never came, and the store would have stayed failing for good.
+static void on_recovered(void *arg)
+{
+    (*(int *)arg)++;
+}
+
+static void test_failing_ends_by_itself(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    assert_int_equal(event_base_priority_init(base, 3), 0);
+    unlink(tpath("g.db"));
+    bl_store_t *store = bl_store_open(tpath("g.db"), base);
+    assert_non_null(store);
+    int recovered = 0;
+    bl_store_on_recovered(store, on_recovered, &recovered);
+    probe_t p = {.path = tpath("none")};
+    assert_true(bl_store_begin(store));
+    assert_true(bl_store_exec(store, "INSERT INTO meta(key, value) VALUES('g', '1')"));
+    bl_store_after_commit(store, on_durable, &p);
+    assert_false(bl_store_failing(store));
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, tiny;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    tiny = old;
+    tiny.rlim_cur = 1;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    run_until(base, &p);
+    assert_false(p.ok);
+    assert_true(bl_store_failing(store));
+    // Still failing a while later: the probe fails too.
+    for (int i = 0; i < 300; i++)
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(5000);
+    assert_true(bl_store_failing(store));
+    assert_int_equal(recovered, 0);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    for (int i = 0; i < 600 && bl_store_failing(store); i++)
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(5000);
+    assert_false(bl_store_failing(store));
+    assert_int_equal(recovered, 1);
+    bl_store_close(store);
+    event_base_free(base);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -280,10 +327,10 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    static const char *const names[] = {"a.db",     "a.db-wal", "a.db-shm", "b.db",     "b.db-wal",
-                                        "b.db-shm", "c.db",     "c.db-wal", "c.db-shm", "data",
-                                        "ro",       "d",        "e.db",     "e.db-wal", "e.db-shm",
-                                        "e",        "f.db",     "f.db-wal", "f.db-shm"};
+    static const char *const names[] = {
+        "a.db",     "a.db-wal", "a.db-shm", "b.db", "b.db-wal", "b.db-shm", "c.db",     "c.db-wal",
+        "c.db-shm", "data",     "ro",       "d",    "e.db",     "e.db-wal", "e.db-shm", "e",
+        "f.db",     "f.db-wal", "f.db-shm", "g.db", "g.db-wal", "g.db-shm"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         unlink(tpath(names[i]));
     return rmdir(tmpdir);
@@ -297,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_failed_pass),
         cmocka_unit_test(test_commit_drains),
         cmocka_unit_test(test_failed_commit_redone),
+        cmocka_unit_test(test_failing_ends_by_itself),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
