@@ -365,7 +365,7 @@ static bool append(bl_audit_t *a, const char *subject, char f[6][FIELD_MAX + 1],
         return append(a, subject, f, first);
     }
     if (rc != SQLITE_DONE) {
-        bl_log(bl_store_failing(a->store) ? BL_LOG_DEBUG : BL_LOG_ERROR, "audit: cannot append: %s",
+        bl_log(bl_store_error_level(a->store), "audit: cannot append: %s",
                sqlite3_errmsg(bl_store_db(a->store)));
         return false;
     }

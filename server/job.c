@@ -280,8 +280,8 @@ bool bl_job_save(bl_job_t *job)
     sqlite3_bind_int64(st, i++, job->doc_ref.off);
     sqlite3_bind_int64(st, i++, job->doc_ref.len);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        bl_log(bl_store_failing(store) ? BL_LOG_DEBUG : BL_LOG_ERROR, "job %d: cannot save: %s",
-               job->id, sqlite3_errmsg(bl_store_db(store)));
+        bl_log(bl_store_error_level(store), "job %d: cannot save: %s", job->id,
+               sqlite3_errmsg(bl_store_db(store)));
         return false;
     }
     return true;

@@ -668,8 +668,7 @@ bool bl_store_exec(bl_store_t *store, const char *sql)
 {
     char *err = NULL;
     if (sqlite3_exec(store->db, sql, NULL, NULL, &err) != SQLITE_OK) {
-        bl_log(store->failing ? BL_LOG_DEBUG : BL_LOG_ERROR, "store: %s",
-               err ? err : "unknown error");
+        bl_log(bl_store_error_level(store), "store: %s", err ? err : "unknown error");
         sqlite3_free(err);
         return false;
     }
@@ -836,6 +835,11 @@ void bl_store_redo_later(bl_store_t *store, bl_store_redo_fn fn, void *arg)
 bool bl_store_failing(const bl_store_t *store)
 {
     return store->failing;
+}
+
+bl_log_level_t bl_store_error_level(const bl_store_t *store)
+{
+    return store->failing ? BL_LOG_DEBUG : BL_LOG_ERROR;
 }
 
 void bl_store_on_recovered(bl_store_t *store, bl_store_recovered_fn fn, void *arg)

@@ -3,6 +3,8 @@
 #ifndef BL_STORE_H
 #define BL_STORE_H
 
+#include "server/log.h"
+
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,6 +61,9 @@ void bl_store_redo_later(bl_store_t *store, bl_store_redo_fn fn, void *arg);
 // succeeds. Nothing irreversible (printing) starts meanwhile, and the writers that try again
 // every second log at debug level, so that a full disk does not flood the log.
 bool bl_store_failing(const bl_store_t *store);
+// The level of a write's error: debug while the store fails (the outage is said once), else
+// error.
+bl_log_level_t bl_store_error_level(const bl_store_t *store);
 // Called once when changes are durable again after bl_store_failing() (printing resumes).
 typedef void (*bl_store_recovered_fn)(void *arg);
 void bl_store_on_recovered(bl_store_t *store, bl_store_recovered_fn fn, void *arg);
