@@ -16,6 +16,13 @@ if [ ! -f "$BL_DOCS/document-a4.pdf" ]; then
     echo "Bail out! the test documents are missing (BL_DOCS=$BL_DOCS)"
     exit 1
 fi
+# bl_bail WHY: the rest of the test cannot run (TAP "Bail out!"; the EXIT trap cleans up).
+bl_bail()
+{
+    echo "Bail out! $*"
+    exit 1
+}
+
 BLATTD="$top_builddir/blattd"
 BLATT="$top_builddir/blatt"
 

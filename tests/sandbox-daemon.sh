@@ -85,7 +85,9 @@ EOF
 }
 write_conf Yes
 bl_start_blattd "$W/blattd.conf" "$port"
-ok $? "blattd runs with the hostile format graph"
+started=$?
+ok $started "blattd runs with the hostile format graph"
+[ "$started" -eq 0 ] || bl_bail "blattd does not start: $(tail -n 1 "$W/blattd.out" 2>/dev/null)"
 DPID=$BLATTD_PID
 
 # submit QUEUE FORMAT FILE NAME: prints the new job's id.
