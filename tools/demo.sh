@@ -11,6 +11,13 @@ keep=${1:-}
 "$src/tools/build.sh"
 bin="$src/build"
 out="$src/demo-out"
+# blattd refuses a file queue in a shared temporary directory (its sandbox makes those
+# read-only for backends): a checkout there puts the demo's files elsewhere.
+case "$src/" in
+/tmp/* | /var/tmp/* | /dev/shm/* | /run/lock/*)
+    if [ "$(id -u)" = 0 ]; then out=/var/lib/blatt-demo; else out="$HOME/blatt-demo-out"; fi
+    ;;
+esac
 doc="${BL_DEMO_PDF:-$src/../shared/testdata/documents/document-a4.pdf}"
 if [ -n "${BL_DEMO_PDF:-}" ] && [ ! -f "$doc" ]; then
     echo "demo: $doc is missing (BL_DEMO_PDF names any PDF)" >&2
