@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "server/test-loop.h"
+
 static char tmpdir[256];
 
 static const char *tpath(const char *name)
@@ -141,38 +143,42 @@ static void loop_until(struct event_base *base, const int *flag, int want)
     assert_int_equal(*flag, want);
 }
 
+// A store and chain in db with alice's record stored, and bob's (and with job_end a record of
+// job 1's end) in a pass that failed at COMMIT, as on a full disk.
+static bl_audit_t *bob_rolled_back(struct event_base *base, const char *db, bl_store_t **store,
+                                   bool job_end)
+{
+    unlink(tpath(db));
+    *store = bl_store_open(tpath(db), base);
+    assert_non_null(*store);
+    bl_audit_t *a = bl_audit_open(*store, tpath("audit.key"));
+    assert_non_null(a);
+    assert_true(bl_audit_add(a, "alice", "-", "job-create", "job 1", "ok"));
+    assert_true(bl_store_commit(*store));
+    assert_true(bl_audit_add(a, "bob", "-", "job-create", "job 2", "ok"));
+    if (job_end)
+        assert_true(bl_audit_add(a, "blattd", "-", "job-end", "job 1", "completed"));
+    int outcome = 0;
+    bl_store_after_commit(*store, on_outcome, &outcome);
+    struct rlimit old;
+    test_disk_full(&old);
+    loop_until(base, &outcome, -1);
+    test_disk_back(&old);
+    return a;
+}
+
 // A full disk at COMMIT rolls the pass back with its records: the chain goes on from the last
 // stored record (no link to a record that does not exist), and the lost records are appended
 // again a second later. Nothing is missing and the chain verifies.
 static void test_rolled_back_records_appended_again(void **state)
 {
     (void)state;
-    struct event_base *base = event_base_new();
-    assert_int_equal(event_base_priority_init(base, 3), 0);
-    unlink(tpath("d.db"));
-    bl_store_t *store = bl_store_open(tpath("d.db"), base);
-    assert_non_null(store);
-    bl_audit_t *a = bl_audit_open(store, tpath("audit.key"));
-    assert_non_null(a);
-    assert_true(bl_audit_add(a, "alice", "-", "job-create", "job 1", "ok"));
-    assert_true(bl_store_commit(store));
-
-    assert_true(bl_audit_add(a, "bob", "-", "job-create", "job 2", "ok"));
-    assert_true(bl_audit_add(a, "blattd", "-", "job-end", "job 1", "completed"));
-    int outcome = 0;
-    bl_store_after_commit(store, on_outcome, &outcome);
-    signal(SIGXFSZ, SIG_IGN);
-    struct rlimit old, tiny;
-    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-    tiny = old;
-    tiny.rlim_cur = 1;
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &tiny), 0);
-    loop_until(base, &outcome, -1);
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-
+    struct event_base *base = test_base();
+    bl_store_t *store;
+    bl_audit_t *a = bob_rolled_back(base, "d.db", &store, true);
     // Meanwhile the next record, then the lost ones again.
     assert_true(bl_audit_add(a, "carol", "-", "job-create", "job 3", "ok"));
-    outcome = 0;
+    int outcome = 0;
     bl_store_after_commit(store, on_outcome, &outcome);
     loop_until(base, &outcome, 1);
     bl_audit_report_t r;
@@ -215,34 +221,15 @@ static void test_rolled_back_records_appended_again(void **state)
 static void test_record_kept_while_nothing_can_begin(void **state)
 {
     (void)state;
-    struct event_base *base = event_base_new();
-    assert_int_equal(event_base_priority_init(base, 3), 0);
-    unlink(tpath("e.db"));
-    bl_store_t *store = bl_store_open(tpath("e.db"), base);
-    assert_non_null(store);
-    bl_audit_t *a = bl_audit_open(store, tpath("audit.key"));
-    assert_non_null(a);
-    assert_true(bl_audit_add(a, "alice", "-", "job-create", "job 1", "ok"));
-    assert_true(bl_store_commit(store));
-    // The pass with bob's record fails at COMMIT.
-    assert_true(bl_audit_add(a, "bob", "-", "job-create", "job 2", "ok"));
-    int outcome = 0;
-    bl_store_after_commit(store, on_outcome, &outcome);
-    signal(SIGXFSZ, SIG_IGN);
-    struct rlimit old, tiny;
-    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-    tiny = old;
-    tiny.rlim_cur = 1;
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &tiny), 0);
-    loop_until(base, &outcome, -1);
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    struct event_base *base = test_base();
+    bl_store_t *store;
+    bl_audit_t *a = bob_rolled_back(base, "e.db", &store, false);
     // Another writer holds the database: writing bob's record again cannot even begin.
     sqlite3 *other = NULL;
     assert_int_equal(sqlite3_open(tpath("e.db"), &other), SQLITE_OK);
     assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_busy_timeout(bl_store_db(store), 1);
-    for (int i = 0; i < 300; i++) // 1.5 s: the retry a second after the failure comes and fails
-        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(5000);
+    test_spin(base, 300); // 1.5 s: the retry a second after the failure comes and fails
     assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(other);
     sqlite3_busy_timeout(bl_store_db(store), 5000);

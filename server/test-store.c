@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "server/test-loop.h"
+
 static char tmpdir[256];
 
 static const char *tpath(const char *name)
@@ -69,9 +71,7 @@ static void run_until(struct event_base *base, const probe_t *p)
 static void test_callback_after_writes(void **state)
 {
     (void)state;
-    struct event_base *base = event_base_new();
-    assert_non_null(base);
-    assert_int_equal(event_base_priority_init(base, 3), 0);
+    struct event_base *base = test_base();
     unlink(tpath("a.db"));
     bl_store_t *store = bl_store_open(tpath("a.db"), base);
     assert_non_null(store);
@@ -99,8 +99,7 @@ static void test_callback_after_writes(void **state)
 static void test_failed_write_fails_batch(void **state)
 {
     (void)state;
-    struct event_base *base = event_base_new();
-    assert_int_equal(event_base_priority_init(base, 3), 0);
+    struct event_base *base = test_base();
     unlink(tpath("b.db"));
     bl_store_t *store = bl_store_open(tpath("b.db"), base);
     assert_non_null(store);
@@ -124,8 +123,7 @@ static void test_failed_write_fails_batch(void **state)
 static void test_failed_pass(void **state)
 {
     (void)state;
-    struct event_base *base = event_base_new();
-    assert_int_equal(event_base_priority_init(base, 3), 0);
+    struct event_base *base = test_base();
     unlink(tpath("e.db"));
     bl_store_t *store = bl_store_open(tpath("e.db"), base);
     assert_non_null(store);
@@ -154,8 +152,7 @@ static void test_failed_pass(void **state)
 static void test_commit_drains(void **state)
 {
     (void)state;
-    struct event_base *base = event_base_new();
-    assert_int_equal(event_base_priority_init(base, 3), 0);
+    struct event_base *base = test_base();
     unlink(tpath("c.db"));
     bl_store_t *store = bl_store_open(tpath("c.db"), base);
     assert_non_null(store);
@@ -226,8 +223,7 @@ static char *meta_value(bl_store_t *store, const char *key)
 static void test_failed_commit_redone(void **state)
 {
     (void)state;
-    struct event_base *base = event_base_new();
-    assert_int_equal(event_base_priority_init(base, 3), 0);
+    struct event_base *base = test_base();
     unlink(tpath("f.db"));
     bl_store_t *store = bl_store_open(tpath("f.db"), base);
     assert_non_null(store);
@@ -240,14 +236,10 @@ static void test_failed_commit_redone(void **state)
     bl_store_redo(store, redo_write, &r);
     bl_store_after_commit(store, on_durable, &p);
 
-    signal(SIGXFSZ, SIG_IGN);
-    struct rlimit old, tiny;
-    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-    tiny = old;
-    tiny.rlim_cur = 1;
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    struct rlimit old;
+    test_disk_full(&old);
     run_until(base, &p);
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    test_disk_back(&old);
     assert_int_equal(p.calls, 1);
     assert_false(p.ok);
     assert_int_equal(r.rollbacks, 1);
@@ -279,8 +271,7 @@ static void on_recovered(void *arg)
 static void test_failing_ends_by_itself(void **state)
 {
     (void)state;
-    struct event_base *base = event_base_new();
-    assert_int_equal(event_base_priority_init(base, 3), 0);
+    struct event_base *base = test_base();
     unlink(tpath("g.db"));
     bl_store_t *store = bl_store_open(tpath("g.db"), base);
     assert_non_null(store);
@@ -291,21 +282,16 @@ static void test_failing_ends_by_itself(void **state)
     assert_true(bl_store_exec(store, "INSERT INTO meta(key, value) VALUES('g', '1')"));
     bl_store_after_commit(store, on_durable, &p);
     assert_false(bl_store_failing(store));
-    signal(SIGXFSZ, SIG_IGN);
-    struct rlimit old, tiny;
-    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-    tiny = old;
-    tiny.rlim_cur = 1;
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    struct rlimit old;
+    test_disk_full(&old);
     run_until(base, &p);
     assert_false(p.ok);
     assert_true(bl_store_failing(store));
     // Still failing a while later: the probe fails too.
-    for (int i = 0; i < 300; i++)
-        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(5000);
+    test_spin(base, 300);
     assert_true(bl_store_failing(store));
     assert_int_equal(recovered, 0);
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    test_disk_back(&old);
     for (int i = 0; i < 600 && bl_store_failing(store); i++)
         event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(5000);
     assert_false(bl_store_failing(store));
