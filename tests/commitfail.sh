@@ -45,7 +45,10 @@ bl_marker_pdf "$W/ONCE.pdf" ONCE
 c=$(lp -h "127.0.0.1:$port" -U dora -d later -t ONCE "$W/ONCE.pdf" 2>&1 |
     sed -n 's/.*request id is later-\([0-9]*\).*/\1/p')
 [ -n "$c" ]
-ok $? "a job waits for the printer that is down ($c)"
+ok $? "a job was taken for the printer that is down ($c)"
+# Its first try must be over before the disk fills: a job already printing then is not stopped.
+bl_wait_for 20 grep -q "printer later: device unreachable" "$W/blattd.log"
+ok $? "the job waits: its printer is down"
 lines_before=$(wc -l <"$W/blattd.log")
 
 # The disk "fills up": every write of blattd past its first byte fails.
