@@ -93,18 +93,20 @@ fuzz_raster_LDADD = drivers/libbldrv.a
 # Real qpdf, gs, ippeveprinter (private D-Bus) and a perl TCP listener, all on loopback.
 BL_IT += tests/drivers.sh
 
-# Benchmarks (tests/bench/): the load generator and the connection holder.
-check_PROGRAMS += tests/bench/ippload tests/bench/connhold
+# Benchmarks (tests/bench/): the load generator, the connection holder and the library floor.
+check_PROGRAMS += tests/bench/ippload tests/bench/connhold tests/bench/libfloor
 tests_bench_ippload_SOURCES = tests/bench/ippload.c
 tests_bench_ippload_CPPFLAGS = $(AM_CPPFLAGS) $(CUPS_CFLAGS)
 tests_bench_ippload_LDADD = $(CUPS_LIBS) -lpthread
 tests_bench_connhold_SOURCES = tests/bench/connhold.c
+tests_bench_libfloor_SOURCES = tests/bench/libfloor.c
+tests_bench_libfloor_LDADD = -ldl
 BL_IT += tests/bench-quick.sh
 EXTRA_DIST += tests/bench/bench.sh
 
 # `make bench`: the full benchmarks side by side with cupsd; the report goes to
 # tests/bench/report.md.
-bench: all tests/bench/ippload tests/bench/connhold
+bench: all tests/bench/ippload tests/bench/connhold tests/bench/libfloor
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 		$(BASH) $(srcdir)/tests/bench/bench.sh
 .PHONY: bench

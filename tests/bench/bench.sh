@@ -20,13 +20,14 @@ UID_BASE=$((1900000000 + 2048 * 99999 + 2048))
 DOCS="${BL_DOCS:-$top_srcdir/../shared/testdata/documents}"
 LOAD="$top_builddir/tests/bench/ippload"
 HOLD="$top_builddir/tests/bench/connhold"
+FLOOR="$top_builddir/tests/bench/libfloor"
 BLATTD="$top_builddir/blattd"
 W="$top_builddir/tests/work/bench"
-# What the run needs, before anything starts (make bench and make check build the two tools).
-for f in "$BLATTD" "$LOAD" "$HOLD"; do
+# What the run needs, before anything starts (make bench and make check build its tools).
+for f in "$BLATTD" "$LOAD" "$HOLD" "$FLOOR"; do
     if [ ! -x "$f" ]; then
         echo "bench: $f is missing: run it through 'make bench' (or make tests/bench/ippload" \
-            "tests/bench/connhold first)" >&2
+            "tests/bench/connhold tests/bench/libfloor first)" >&2
         exit 2
     fi
 done
@@ -36,7 +37,7 @@ for f in onepage-a4.pdf document-a4.pdf; do
         exit 2
     fi
 done
-for c in cupsd ippeveprinter gs dbus-daemon sqlite3; do
+for c in cupsd ippeveprinter gs dbus-daemon sqlite3 readelf; do
     command -v "$c" >/dev/null || { echo "bench: $c is not installed (tools/install-deps.sh)" >&2; exit 2; }
 done
 if [ "$quick" = --quick ]; then
@@ -401,7 +402,29 @@ bench_queues()
     # SQLite): the same files for every process. Anonymous memory is what the daemon itself
     # allocated.
     row "$q queues" "idle anonymous RSS (RssAnon: heap, stacks)" "KiB" "${ba[*]}" "${ca[*]}" lower
+    # The floor under both: a process that only loads the daemon's shared libraries (its
+    # DT_NEEDED list, with their dependencies and constructors) and runs none of its code.
+    local bf=() cf=() above_b=() above_c=()
+    for ((r = 0; r < RUNS; r++)); do
+        line=$("$FLOOR" $(needed "$BLATTD"))
+        check $? "the libraries of blattd load ($line)"
+        bf+=("$(field "$line" rss_kb)")
+        above_b+=($((${br[r]:-0} - ${bf[r]:-0})))
+        line=$("$FLOOR" $(needed "$(command -v cupsd)"))
+        check $? "the libraries of cupsd load ($line)"
+        cf+=("$(field "$line" rss_kb)")
+        above_c+=($((${cr[r]:-0} - ${cf[r]:-0})))
+    done
+    row "$q queues" "RSS of its shared libraries alone (loaded, no code of its own run)" "KiB" \
+        "${bf[*]}" "${cf[*]}" lower
+    row "$q queues" "idle RSS above that floor" "KiB" "${above_b[*]}" "${above_c[*]}" lower
     row "$q queues" "CUPS-Get-Printers, median" "ms" "${bg[*]}" "${cg[*]}" lower
+}
+
+# needed BINARY: the shared libraries BINARY names (DT_NEEDED), one per line.
+needed()
+{
+    readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'
 }
 
 # ---------------------------------------------------------------------------------------------
