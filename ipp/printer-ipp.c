@@ -7,6 +7,7 @@
 #include "server/log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 // The static description of p as this client reaches it (URIs carry host and port).
@@ -16,7 +17,6 @@
 static ipp_t *printer_attrs(bl_ipp_req_t *req, bl_printer_t *p)
 {
     ipp_t **slot = &p->attrs;
-    char *slot_key = p->attrs_key;
     // How this client authenticates (one value: the URI it uses).
     unsigned sch = req->peer.schemes;
     const char *auth = (sch & BL_SCHEME_BEARER)                   ? "oauth"
@@ -26,7 +26,7 @@ static ipp_t *printer_attrs(bl_ipp_req_t *req, bl_printer_t *p)
                                                                   : "none";
     char key[320];
     snprintf(key, sizeof(key), "%s:%d:%d:%s", req->host, req->peer.port, req->peer.tls, auth);
-    if (*slot && !strcmp(key, slot_key))
+    if (*slot && p->attrs_key && !strcmp(key, p->attrs_key))
         return *slot;
     ippDelete(*slot);
     *slot = NULL;
@@ -71,7 +71,8 @@ static ipp_t *printer_attrs(bl_ipp_req_t *req, bl_printer_t *p)
         .multiple_operation_timeout = req->sys->config->multiple_operation_timeout,
     };
     *slot = bl_printer_attrs_build(&q, p->caps);
-    snprintf(slot_key, sizeof(p->attrs_key), "%s", key);
+    free(p->attrs_key);
+    p->attrs_key = strdup(key); // NULL: built again next time
     return *slot;
 }
 

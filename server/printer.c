@@ -35,17 +35,21 @@ void bl_printer_add_reason(bl_printer_t *p, const char *reason)
 {
     if (bl_printer_has_reason(p, reason) || p->num_reasons >= BL_PRINTER_MAX_REASONS)
         return;
-    snprintf(p->reasons[p->num_reasons++], sizeof(p->reasons[0]), "%s", reason);
+    char *copy = strndup(reason, BL_PRINTER_REASON_MAX);
+    if (!copy)
+        return;
+    p->reasons[p->num_reasons++] = copy;
     p->state_time = bl_system_now();
 }
 
 void bl_printer_remove_reason(bl_printer_t *p, const char *reason)
 {
     for (size_t i = 0; i < p->num_reasons; i++) {
-        if (!strcmp(p->reasons[i], reason)) {
-            memmove(p->reasons[i], p->reasons[i + 1],
+        if (!strncmp(p->reasons[i], reason, BL_PRINTER_REASON_MAX)) {
+            free(p->reasons[i]);
+            memmove(&p->reasons[i], &p->reasons[i + 1],
                     (p->num_reasons - i - 1) * sizeof(p->reasons[0]));
-            p->num_reasons--;
+            p->reasons[--p->num_reasons] = NULL;
             p->state_time = bl_system_now();
             return;
         }
@@ -55,7 +59,7 @@ void bl_printer_remove_reason(bl_printer_t *p, const char *reason)
 bool bl_printer_has_reason(const bl_printer_t *p, const char *reason)
 {
     for (size_t i = 0; i < p->num_reasons; i++) {
-        if (!strcmp(p->reasons[i], reason))
+        if (!strncmp(p->reasons[i], reason, BL_PRINTER_REASON_MAX))
             return true;
     }
     return false;
@@ -67,6 +71,12 @@ void bl_printer_set_state(bl_printer_t *p, bl_printer_state_t state)
         p->state = state;
         p->state_time = bl_system_now();
     }
+}
+
+void bl_printer_set_message(bl_printer_t *p, const char *message)
+{
+    free(p->message);
+    p->message = message && *message ? strdup(message) : NULL;
 }
 
 bool bl_printer_supports(bl_printer_t *p, const char *name, const char *value)
@@ -84,31 +94,100 @@ int bl_printer_queued_jobs(const bl_printer_t *p)
     return p->num_jobs;
 }
 
+// Lists of document formats, each kept once for all the queues that have it: a thousand
+// queues to the same kind of device have one list between them.
+typedef struct bl_format_list {
+    struct bl_format_list *next;
+    char **formats; // owned, as bl_graph_sources gave it
+    size_t num_formats;
+    size_t users;
+} bl_format_list_t;
+static bl_format_list_t *format_lists;
+
+static void free_formats(char **formats, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(formats[i]);
+    free(formats);
+}
+
+static bool same_formats(char **a, size_t na, char **b, size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++) {
+        if (strcmp(a[i], b[i]))
+            return false;
+    }
+    return true;
+}
+
+static void drop_formats(bl_printer_t *p)
+{
+    bl_format_list_t *l = p->format_list, **pp = &format_lists;
+    p->format_list = NULL;
+    p->formats = NULL;
+    p->num_formats = 0;
+    if (!l || --l->users > 0)
+        return;
+    while (*pp != l)
+        pp = &(*pp)->next;
+    *pp = l->next;
+    free_formats(l->formats, l->num_formats);
+    free(l);
+}
+
+// Takes a list of formats (owned) for p, sharing it with the queues that have the same.
+static void set_formats(bl_printer_t *p, char **formats, size_t n)
+{
+    drop_formats(p);
+    if (!formats)
+        return;
+    bl_format_list_t *l = format_lists;
+    while (l && !same_formats(l->formats, l->num_formats, formats, n))
+        l = l->next;
+    if (l) {
+        free_formats(formats, n);
+    } else if ((l = calloc(1, sizeof(*l)))) {
+        l->formats = formats;
+        l->num_formats = n;
+        l->next = format_lists;
+        format_lists = l;
+    } else {
+        free_formats(formats, n);
+        return;
+    }
+    l->users++;
+    p->format_list = l;
+    p->formats = l->formats;
+    p->num_formats = l->num_formats;
+}
+
 // document-format-supported of the queue: what the format graph can turn into what the device
 // takes.
 static void update_formats(bl_printer_t *p)
 {
-    for (size_t i = 0; i < p->num_formats; i++)
-        free(p->formats[i]);
-    free(p->formats);
-    p->formats = NULL;
-    p->num_formats = 0;
+    size_t n = 0;
     ipp_attribute_t *a =
         p->caps ? ippFindAttribute(p->caps, "document-format-supported", IPP_TAG_MIMETYPE) : NULL;
     if (!a) {
         // Device not reached yet: take what can become any of the usual device formats.
         static const char *const usual[] = {"application/pdf", "image/pwg-raster", "image/urf"};
-        p->formats = bl_graph_sources(p->sys->graph, usual, 3, &p->num_formats);
+        char **formats = bl_graph_sources(p->sys->graph, usual, 3, &n);
+        set_formats(p, formats, n);
         return;
     }
-    size_t n = (size_t)ippGetCount(a);
-    const char **dests = calloc(n ? n : 1, sizeof(*dests));
-    if (!dests)
+    size_t num_dests = (size_t)ippGetCount(a);
+    const char **dests = calloc(num_dests ? num_dests : 1, sizeof(*dests));
+    if (!dests) {
+        drop_formats(p);
         return;
-    for (size_t i = 0; i < n; i++)
+    }
+    for (size_t i = 0; i < num_dests; i++)
         dests[i] = ippGetString(a, (int)i, NULL);
-    p->formats = bl_graph_sources(p->sys->graph, dests, n, &p->num_formats);
+    char **formats = bl_graph_sources(p->sys->graph, dests, num_dests, &n);
     free(dests);
+    set_formats(p, formats, n);
 }
 
 // Virtual queues (file, socket) with the same DocumentFormat have the same capabilities: one
@@ -195,7 +274,7 @@ static void on_printer_timer(evutil_socket_t fd, short what, void *arg)
     bl_printer_t *p = arg;
     if (p->spool_wait) {
         p->spool_wait = false;
-        p->message[0] = '\0';
+        bl_printer_set_message(p, NULL);
         bl_printer_schedule(p);
         if (!p->device_down)
             return;
@@ -222,7 +301,7 @@ void bl_printer_device_down(bl_printer_t *p, const char *why)
     if (!p->device_down)
         bl_log(BL_LOG_WARN, "printer %s: device unreachable: %s", p->name, why);
     p->device_down = true;
-    snprintf(p->message, sizeof(p->message), "%s", why);
+    bl_printer_set_message(p, why);
     bl_printer_add_reason(p, "offline-report");
     bl_printer_set_state(p, BL_PRINTER_STOPPED);
     arm_timer(p, p->sys->config->job_retry_interval);
@@ -231,7 +310,7 @@ void bl_printer_device_down(bl_printer_t *p, const char *why)
 void bl_printer_spool_wait(bl_printer_t *p, const char *why)
 {
     p->spool_wait = true;
-    snprintf(p->message, sizeof(p->message), "%s", why);
+    bl_printer_set_message(p, why);
     if (!p->device_down)
         bl_printer_set_state(p, BL_PRINTER_IDLE);
     arm_timer(p, p->sys->config->job_retry_interval);
@@ -242,7 +321,7 @@ void bl_printer_device_up(bl_printer_t *p)
     if (p->device_down)
         bl_log(BL_LOG_INFO, "printer %s: device is back", p->name);
     p->device_down = false;
-    p->message[0] = '\0';
+    bl_printer_set_message(p, NULL);
     bl_printer_remove_reason(p, "offline-report");
     bl_printer_remove_reason(p, "connecting-to-device");
     bl_printer_set_state(p, p->active_job ? BL_PRINTER_PROCESSING : BL_PRINTER_IDLE);
@@ -339,6 +418,11 @@ void bl_printer_probe(bl_printer_t *p)
             stage.sandboxed = true;
         }
     }
+    // The reply's buffer is made on the first probe: virtual queues never need one.
+    if (!p->probe_out && !(p->probe_out = evbuffer_new())) {
+        bl_printer_device_down(p, "out of memory for the probe's reply");
+        return;
+    }
     static const bl_runner_callbacks_t cb = {probe_feed, probe_output, probe_status, probe_done};
     p->probe = bl_runner_start(p->sys->base, &stage, 1, NULL, 30, &cb, p);
     if (!p->probe)
@@ -387,9 +471,8 @@ bl_printer_t *bl_printer_create(bl_system_t *sys, const bl_printer_conf_t *conf)
     p->state = BL_PRINTER_IDLE;
     p->accepting = conf->accepting;
     p->state_time = p->config_time = bl_system_now();
-    p->probe_out = evbuffer_new();
     p->timer = evtimer_new(sys->base, on_printer_timer, p);
-    if (!p->probe_out || !p->timer || !load_row(p)) {
+    if (!p->timer || !load_row(p)) {
         bl_printer_delete(p);
         return NULL;
     }
@@ -413,11 +496,13 @@ void bl_printer_delete(bl_printer_t *p)
         event_free(p->timer);
     if (p->probe_out)
         evbuffer_free(p->probe_out);
-    for (size_t i = 0; i < p->num_formats; i++)
-        free(p->formats[i]);
-    free(p->formats);
+    drop_formats(p);
+    for (size_t i = 0; i < p->num_reasons; i++)
+        free(p->reasons[i]);
+    free(p->message);
     drop_caps(p);
     ippDelete(p->attrs);
+    free(p->attrs_key);
     free(p);
 }
 

@@ -14,6 +14,7 @@ typedef struct bl_printer_conf bl_printer_conf_t;
 typedef struct bl_runner bl_runner_t;
 
 #define BL_PRINTER_MAX_REASONS 8
+#define BL_PRINTER_REASON_MAX 63 // longer reasons are cut
 
 typedef enum bl_printer_state {
     BL_PRINTER_IDLE = 3,
@@ -30,13 +31,16 @@ struct bl_printer {
     bool caps_shared; // caps are the virtual queues' copy for their DocumentFormat
     ipp_t *attrs;     // static printer description for attrs_key (owned; the IPP face builds
                       // it, the domain drops it when caps or config change)
-    char attrs_key[320];
-    char **formats; // document-format-supported, from the format graph (owned)
+    char *attrs_key;  // owned, NULL while attrs is
+    // document-format-supported, from the format graph: queues with the same list share one
+    // copy (format_list owns it, printer.c counts its users).
+    char **formats;
     size_t num_formats;
+    struct bl_format_list *format_list;
     bl_printer_state_t state;
-    char reasons[BL_PRINTER_MAX_REASONS][64];
+    char *reasons[BL_PRINTER_MAX_REASONS]; // keywords, BL_PRINTER_REASON_MAX bytes at most (owned)
     size_t num_reasons;
-    char message[256];
+    char *message; // printer-state-message (owned), NULL for none
     bool accepting;
     bool device_down;
     bool spool_wait; // a document could not be read: wait for the timer before the next try
@@ -45,7 +49,7 @@ struct bl_printer {
     bl_job_t *ready_head, *ready_tail; // jobs it may start next, by id (job.c keeps the list)
     int num_jobs;                      // its jobs in sys->active
     bl_runner_t *probe;                // running capability probe
-    struct evbuffer *probe_out;        // probe's stdout
+    struct evbuffer *probe_out;        // probe's stdout (made by the first probe)
     bool probe_overflow;               // ... was longer than PROBE_MAX_BYTES: the reply is refused
     struct event *timer;               // retry / refresh timer
     time_t next_probe;
@@ -61,6 +65,8 @@ void bl_printer_add_reason(bl_printer_t *p, const char *reason);
 void bl_printer_remove_reason(bl_printer_t *p, const char *reason);
 bool bl_printer_has_reason(const bl_printer_t *p, const char *reason);
 void bl_printer_set_state(bl_printer_t *p, bl_printer_state_t state);
+// printer-state-message; NULL or "" clears it.
+void bl_printer_set_message(bl_printer_t *p, const char *message);
 // Looks for the next job to run on p and starts its pipeline (call when something changed).
 void bl_printer_schedule(bl_printer_t *p);
 // Device could not be reached: mark the queue stopped and retry after JobRetryInterval.

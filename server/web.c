@@ -167,7 +167,7 @@ static void printer_page(bl_system_t *sys, bl_conn_t *c, const bl_http_request_t
     evbuffer_add_printf(b, "</td></tr><tr><th>Location</th><td>");
     html_text(b, p->conf->location ? p->conf->location : "");
     evbuffer_add_printf(b, "</td></tr><tr><th>State</th><td>%s ", state_name(p));
-    html_text(b, p->message);
+    html_text(b, p->message ? p->message : "");
     evbuffer_add_printf(b,
                         "</td></tr><tr><th>Jobs waiting</th><td>%d</td></tr>"
                         "<tr><th>Release</th><td>%s</td></tr></table>\n",

@@ -36,10 +36,36 @@ cat >>"$W/blattd.conf" <<EOF
   DeviceURI file://$W/out
   Info Virtual PDF printer
 </Printer>
+<Printer virt2>
+  DeviceURI file://$W/out
+</Printer>
+<Printer rasterfile>
+  DeviceURI file://$W/out
+  DocumentFormat image/pwg-raster
+</Printer>
 EOF
 bl_start_blattd "$W/blattd.conf" "$port"
 ok $? "blattd runs on port $port"
 bl_wait_for 10 sh -c "grep -q 'printer rasterq: ' '$W/blattd.log' || ipptool -t ipp://127.0.0.1:$port/ipp/print/rasterq get-printer-attributes.test | grep -q image/pwg-raster"
+
+# document-format-supported is what the format graph makes of each device's formats; queues
+# with the same list share one copy of it, and each still reports its own.
+formats()
+{
+    ipptool -tv "ipp://127.0.0.1:$port/ipp/print/$1" get-printer-attributes.test 2>/dev/null |
+        sed -n 's/^ *document-format-supported (1setOf mimeMediaType) = //p'
+}
+f_pdfq=$(formats pdfq)
+f_rasterq=$(formats rasterq)
+f_virt=$(formats virt)
+f_virt2=$(formats virt2)
+f_rasterfile=$(formats rasterfile)
+like "$f_pdfq" "image/jpeg" "the PDF/PWG/JPEG device's queue takes JPEG ($f_pdfq)"
+like "$f_rasterq" "application/pdf" "the PWG-only device's queue takes PDF, through the filters"
+like "$f_rasterfile" "application/pdf" "a file queue of PWG raster takes PDF ($f_rasterfile)"
+is "$f_virt2" "$f_virt" "two file queues of PDF report the same formats ($f_virt)"
+ok $([ -n "$f_virt" ] && [ "$f_virt" != "$f_rasterfile" ]; echo $?) \
+    "a file queue of PWG raster reports its own list, not the PDF file queues'"
 
 # lp to the PDF device: the PDF arrives with the same pages and the same rendering.
 out=$(lp -h "127.0.0.1:$port" -d pdfq -t "Quarterly report" "$pdf" 2>&1)
