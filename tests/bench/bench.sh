@@ -363,9 +363,25 @@ anon_kb()
     awk '/^RssAnon/ {print $2}' "/proc/$1/status" 2>/dev/null
 }
 
+# tree_pss_kb PID: the proportional set size of PID and all its descendants (blattd keeps a
+# root helper beside its main process; cupsd has no process besides itself when idle).
+tree_pss_kb()
+{
+    local p sum=0 kb
+    for p in $1 $(pgrep -P "$1"); do
+        if [ "$p" != "$1" ]; then
+            kb=$(tree_pss_kb "$p")
+        else
+            kb=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null)
+        fi
+        sum=$((sum + ${kb:-0}))
+    done
+    echo "$sum"
+}
+
 bench_queues()
 {
-    local q=$N_QUEUES bs=() cs=() br=() cr=() ba=() ca=() bg=() cg=() r t0 line
+    local q=$N_QUEUES bs=() cs=() br=() cr=() ba=() ca=() bp_=() cp_=() bg=() cg=() r t0 line
     for ((r = 0; r < RUNS; r++)); do
         local bp cp
         bp=$(port)
@@ -378,6 +394,7 @@ bench_queues()
         sleep 1
         br+=("$(rss_kb "$BPID")")
         ba+=("$(anon_kb "$BPID")")
+        bp_+=("$(tree_pss_kb "$BPID")")
         line=$("$LOAD" -c 1 -n 20 -o get-printers "ipp://127.0.0.1:$bp/")
         check $? "blattd CUPS-Get-Printers with $q queues ($line)"
         bg+=("$(field "$line" median_ms)")
@@ -390,6 +407,7 @@ bench_queues()
         sleep 1
         cr+=("$(rss_kb "$CPID")")
         ca+=("$(anon_kb "$CPID")")
+        cp_+=("$(tree_pss_kb "$CPID")")
         line=$("$LOAD" -c 1 -n 20 -o get-printers "ipp://127.0.0.1:$cp/")
         check $? "cupsd CUPS-Get-Printers with $q queues ($line)"
         cg+=("$(field "$line" median_ms)")
@@ -397,11 +415,14 @@ bench_queues()
         rm -rf "$W/q-blatt-$r" "$W/q-cups-$r"
     done
     row "$q queues" "start until the first answer" "ms" "${bs[*]}" "${cs[*]}" lower
-    row "$q queues" "idle RSS" "KiB" "${br[*]}" "${cr[*]}" lower
+    row "$q queues" "idle RSS (the main process)" "KiB" "${br[*]}" "${cr[*]}" lower
     # RSS counts the mapped pages of shared libraries (libc, libcups with GnuTLS, OpenSSL,
     # SQLite): the same files for every process. Anonymous memory is what the daemon itself
     # allocated.
     row "$q queues" "idle anonymous RSS (RssAnon: heap, stacks)" "KiB" "${ba[*]}" "${ca[*]}" lower
+    # All of the daemon's processes, each shared page divided among the processes mapping it.
+    row "$q queues" "idle PSS of all its processes (blattd: with its root helper)" "KiB" \
+        "${bp_[*]}" "${cp_[*]}" lower
     # The floor under both: a process that only loads the daemon's shared libraries (its
     # DT_NEEDED list, with their dependencies and constructors) and runs none of its code.
     local bf=() cf=() above_b=() above_c=()
