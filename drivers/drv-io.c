@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -29,9 +31,33 @@ bool bl_fd_write_all(int fd, const void *buf, size_t len)
     return true;
 }
 
+// Waits until fd can be read, or SIGTERM/SIGINT came: false then. The signals stay blocked
+// from the check of bl_drv_terminated until ppoll() unblocks them atomically, so one that
+// comes just before the wait cannot be missed (blattd keeps a backend's input open until the
+// filters before it have exited, and stops it with SIGTERM when one failed: a missed signal
+// would leave the backend waiting for input that never ends).
+static bool wait_readable(int fd)
+{
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &block, &old) != 0)
+        return !bl_drv_terminated;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (!bl_drv_terminated && ppoll(&p, 1, NULL, &old) < 0 && errno == EINTR)
+        ;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return !bl_drv_terminated;
+}
+
 ssize_t bl_fd_read(int fd, void *buf, size_t len)
 {
     for (;;) {
+        if (!wait_readable(fd)) {
+            errno = EINTR;
+            return -1;
+        }
         ssize_t n = read(fd, buf, len);
         if (n >= 0 || errno != EINTR || bl_drv_terminated)
             return n;

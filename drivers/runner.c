@@ -7,6 +7,13 @@
 // Children are reaped from one SIGCHLD event; a runner ends when all of its stages have exited
 // and their pipes are drained (or DRAIN_SECONDS after the last exit, in case a grandchild keeps
 // a pipe open). No shell is ever involved: execve() with an explicit argv and environment.
+//
+// The last stage (the backend) must not take a truncated document for a whole one: a filter
+// that crashes mid-document closes its stdout just like one that finished. So blattd holds a
+// second write end of the backend's stdin (hold_fd), and the backend sees the end of its input
+// only when every stage before it has exited with 0. When one has not, the backend is stopped
+// (SIGTERM, SIGKILL after a grace period) before its input ends: it drops what it has, and no
+// half document is filed or printed.
 #include "drivers/runner.h"
 
 #include "drivers/launcher.h"
@@ -55,6 +62,7 @@ struct bl_runner {
     size_t feed_len, feed_off;
     int out_fd; // last stdout, read end
     struct event *out_ev;
+    int hold_fd;         // a write end of the last stage's stdin, until the stages before it exited
     struct event *timer; // timeout, then grace and drain timers
     bool canceled, timed_out, feed_failed, abandoned, killed, finished, term_sent;
 };
@@ -117,6 +125,7 @@ static void runner_free(bl_runner_t *r)
     close_fd(&r->feed_fd);
     drop_event(&r->out_ev);
     close_fd(&r->out_fd);
+    close_fd(&r->hold_fd);
     drop_event(&r->timer);
     free(r->feed_buf);
     free(r);
@@ -355,6 +364,35 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     arm_timer(r, DRAIN_SECONDS + KILL_GRACE_SECONDS);
 }
 
+// Once every stage before the last has exited: all with 0, and the last stage's input may end
+// (hold_fd closes); else the last stage is stopped first and its input never ends cleanly.
+static void release_last(bl_runner_t *r)
+{
+    if (r->hold_fd < 0)
+        return;
+    stage_io_t *last = &r->st[r->n - 1];
+    bool whole = true;
+    for (size_t i = 0; i + 1 < r->n; i++) {
+        if (!r->st[i].exited)
+            return;
+        int s = r->st[i].status;
+        whole = whole && WIFEXITED(s) && WEXITSTATUS(s) == 0;
+    }
+    if (whole || last->exited) {
+        close_fd(&r->hold_fd);
+        return;
+    }
+    if (!r->term_sent) {
+        // Like a cancel: the backend drops its partial output; SIGKILL follows the grace.
+        bl_log(BL_LOG_DEBUG, "runner: a stage before the last failed: the last is stopped "
+                             "before its input ends");
+        r->term_sent = true;
+        kill_group(last->pid, SIGTERM, last->launched);
+        arm_timer(r, KILL_GRACE_SECONDS);
+    }
+    // hold_fd stays open until the last stage has exited (or the runner ends).
+}
+
 // A stage exited: its runner may be done.
 static void child_exited(pid_t pid, int status)
 {
@@ -363,6 +401,7 @@ static void child_exited(pid_t pid, int status)
             if (r->st[i].pid == pid && !r->st[i].exited) {
                 r->st[i].exited = true;
                 r->st[i].status = status;
+                release_last(r);
                 // The next runner may be freed by check_done: stop walking now.
                 check_done(r);
                 return;
@@ -496,6 +535,13 @@ static bool spawn_all(bl_runner_t *r, const bl_stage_t *stages, const char *cwd)
             close(prev_read);
             return false;
         }
+        // The pipe into the last stage: blattd keeps a write end of it (see release_last).
+        if (i + 2 == r->n && (r->hold_fd = fcntl(p[1], F_DUPFD_CLOEXEC, 3)) < 0) {
+            close(prev_read);
+            close(p[0]);
+            close(p[1]);
+            return false;
+        }
         if (!spawn_stage(r, i, &stages[i], prev_read, p[1], cwd)) {
             if (p[0] >= 0)
                 close(p[0]);
@@ -524,7 +570,7 @@ bl_runner_t *bl_runner_start(struct event_base *base, const bl_stage_t *stages, 
     r->cb = cb;
     r->ctx = ctx;
     r->n = n;
-    r->feed_fd = r->out_fd = -1;
+    r->feed_fd = r->out_fd = r->hold_fd = -1;
     for (size_t i = 0; i < n; i++) {
         r->st[i].err_fd = -1;
         const char *slash = strrchr(stages[i].path, '/');

@@ -115,7 +115,7 @@ bench: all tests/bench/ippload tests/bench/connhold tests/bench/libfloor
 BL_IT += tests/fuzz-replay.sh tests/config.sh tests/http.sh tests/print.sh tests/ipptool.sh \
 	tests/durability.sh tests/printer-down.sh tests/plaintext.sh tests/bad-input.sh \
 	tests/slow-client.sh tests/cli.sh tests/man.sh tests/cancel.sh tests/robustness.sh \
-	tests/doclog.sh tests/commitfail.sh
+	tests/doclog.sh tests/commitfail.sh tests/filter-crash.sh
 
 TESTS += $(BL_UNIT_TESTS) $(BL_IT)
 TEST_EXTENSIONS = .sh
@@ -219,7 +219,8 @@ tests_hostile_spy_CPPFLAGS = $(AM_CPPFLAGS) -DBL_BUILDDIR='"$(abs_top_builddir)"
 BL_IT += tests/hostile-printer.sh
 
 # The sandbox through the daemon: hostile filters and a backend that blattd starts itself.
-check_PROGRAMS += tests/sandbox/evil-daemon
+check_PROGRAMS += tests/sandbox/evil-daemon tests/midway
+tests_midway_SOURCES = tests/midway.c
 tests_sandbox_evil_daemon_SOURCES = tests/sandbox/evil-daemon.c
 tests_sandbox_evil_daemon_CFLAGS = $(BL_UBSAN_ONLY_CFLAGS)
 tests_sandbox_evil_daemon_LDFLAGS = $(UBSAN_CFLAGS)

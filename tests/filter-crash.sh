@@ -1,0 +1,112 @@
+#!/bin/bash
+# filter-crash.sh: a filter that dies in the middle of a document. Its job ends aborted, and
+# nothing of the half document is filed (file queue) or printed (ippeveprinter): the backend
+# sees the end of its input only when every stage before it has exited with 0. A filter that
+# finishes normally (the control) still prints. Real blattd, real backends, ippeveprinter.
+# Licensed under the Apache License, Version 2.0.
+. "$(dirname "$0")/lib.sh"
+bl_init filter-crash
+
+# The shipped format graph plus application/x-midway-MODE -> application/pdf by the filter
+# midway-MODE (tests/midway: half the document, then SIGSEGV, exit 1, or the rest), which
+# goes straight to the backend.
+mkdir -p "$W/data" "$W/filter" "$W/out"
+cp "$top_srcdir/etc/formats.conf" "$W/data/formats.conf"
+ln -s "$top_srcdir/etc/icons" "$W/data/icons"
+for f in $(awk '!/^#/ && NF == 4 {print $4}' "$top_srcdir/etc/formats.conf" | sort -u); do
+    cp "$top_builddir/drivers/filter/$f" "$W/filter/$f"
+done
+for m in crash exit whole; do
+    printf 'application/x-midway-%s application/pdf 10 midway-%s\n' "$m" "$m" >>"$W/data/formats.conf"
+    cp "$top_builddir/tests/midway" "$W/filter/midway-$m"
+done
+
+eve=$(bl_port)
+port=$(bl_port)
+bl_start_eve middev "$eve" application/pdf
+ok $? "ippeveprinter (PDF) runs on port $eve"
+bl_conf "$W/blattd.conf" "$port"
+sed -i -e "s|^DataDir .*|DataDir $W/data|" -e "s|^FilterDir .*|FilterDir $W/filter|" "$W/blattd.conf"
+cat >>"$W/blattd.conf" <<EOC
+<Printer fileq>
+  DeviceURI file://$W/out
+</Printer>
+<Printer ippq>
+  DeviceURI ipp://localhost:$eve/ipp/print
+</Printer>
+EOC
+bl_start_blattd "$W/blattd.conf" "$port"
+ok $? "blattd runs with the midway filters"
+bl_wait_for 10 sh -c "ipptool -t ipp://127.0.0.1:$port/ipp/print/ippq get-printer-attributes.test | grep -q x-midway-crash"
+
+# The document: 256 KiB of text (blattd takes a PDF for a PDF whatever its declared type, and
+# the PDF checker before the backend would then refuse half a PDF by itself).
+head -c 196608 /dev/urandom | base64 >"$W/doc.txt"
+# submit QUEUE FORMAT: the new job's id (doc.txt as FORMAT).
+submit()
+{
+    ipptool -c -T 10 -f "$W/doc.txt" -d filetype="$2" -d job_name="midway" \
+        "ipp://127.0.0.1:$port/ipp/print/$1" "$top_srcdir/tests/ipp/print-file.test" 2>/dev/null |
+        tail -1
+}
+# wait_end QUEUE ID: until the job is completed, aborted or canceled (30 s at most).
+wait_end()
+{
+    local i st
+    for ((i = 0; i < 150; i++)); do
+        st=$(bl_job_state "$port" "$1" "$2")
+        case "$st" in completed | aborted | canceled) echo "$st"; return 0 ;; esac
+        sleep 0.2
+    done
+    echo "$st"
+    return 1
+}
+cat >"$W/eve-jobs.test" <<'EOT'
+{
+	OPERATION Get-Jobs
+	GROUP operation-attributes-tag
+	ATTR charset attributes-charset utf-8
+	ATTR naturalLanguage attributes-natural-language en
+	ATTR uri printer-uri $uri
+	ATTR keyword which-jobs all
+	ATTR keyword requested-attributes job-id,job-state
+	STATUS successful-ok
+	DISPLAY job-state
+}
+EOT
+# The states of ippeveprinter's jobs, in order.
+eve_states()
+{
+    ipptool -T 5 -t -v "ipp://localhost:$eve/ipp/print" "$W/eve-jobs.test" 2>/dev/null |
+        sed -n 's/^ *job-state (enum) = //p' | sort | tr '\n' ' '
+}
+
+for m in crash exit; do
+    id=$(submit fileq "application/x-midway-$m")
+    st=$(wait_end fileq "$id")
+    is "$st" aborted "midway-$m on the file queue: job $id is aborted"
+    left=$(ls -A "$W/out" | grep -- "-$id\." | tr '\n' ' ')
+    is "$left" "" "midway-$m on the file queue: no file of job $id is left in the queue's directory"
+    grep -aq "job $id: processing -> aborted" "$W/blattd.log"
+    ok $? "midway-$m on the file queue: the log has the job's end"
+done
+
+id=$(submit fileq application/x-midway-whole)
+st=$(wait_end fileq "$id")
+is "$st" completed "the control (midway-whole) on the file queue completes"
+cmp -s "$W/out/job-$id.pdf" "$W/doc.txt"
+ok $? "and its file is the whole document"
+
+before=$(eve_states)
+id=$(submit ippq application/x-midway-crash)
+st=$(wait_end ippq "$id")
+is "$st" aborted "midway-crash on the IPP queue: job $id is aborted"
+after=$(eve_states)
+case "$after" in *completed*) r=1 ;; *) r=0 ;; esac
+ok $r "ippeveprinter completed no job of the half document (its jobs: ${after:-none}; before: ${before:-none})"
+id=$(submit ippq application/x-midway-whole)
+st=$(wait_end ippq "$id")
+is "$st" completed "the control (midway-whole) on the IPP queue completes"
+like "$(eve_states)" "completed" "and ippeveprinter completed it"
+
+bl_done
