@@ -46,6 +46,36 @@ c=$(lp -h "127.0.0.1:$port" -U dora -d later -t ONCE "$W/ONCE.pdf" 2>&1 |
     sed -n 's/.*request id is later-\([0-9]*\).*/\1/p')
 [ -n "$c" ]
 ok $? "a job was taken for the printer that is down ($c)"
+# A job made with Create-Job before the disk fills; its document comes during the outage.
+# (ipptool takes no variable in STATUS: one Send-Document test per expected status.)
+for op in create send-refused send-taken; do
+    {
+        echo "{"
+        [ $op = create ] && echo "OPERATION Create-Job" || echo "OPERATION Send-Document"
+        echo "GROUP operation-attributes-tag"
+        echo "ATTR charset attributes-charset utf-8"
+        echo "ATTR naturalLanguage attributes-natural-language en"
+        echo "ATTR uri printer-uri \$uri"
+        echo "ATTR name requesting-user-name erin"
+        if [ $op = create ]; then
+            echo "ATTR name job-name SENT-LATER"
+            echo "STATUS successful-ok"
+            echo "DISPLAY job-id"
+        else
+            echo "ATTR integer job-id \$job_id"
+            echo "ATTR mimeMediaType document-format application/pdf"
+            echo "ATTR boolean last-document true"
+            echo "FILE \$filename"
+        fi
+        [ $op = send-refused ] && echo "STATUS server-error-temporary-error"
+        [ $op = send-taken ] && echo "STATUS successful-ok"
+        echo "}"
+    } >"$W/$op.test"
+done
+e=$(ipptool -c -T 10 "ipp://127.0.0.1:$port/ipp/print/held" "$W/create.test" 2>/dev/null | tail -1)
+[ -n "$e" ] && [ "$e" -gt 0 ] 2>/dev/null
+ok $? "a job made with Create-Job waits for its document ($e)"
+bl_marker_pdf "$W/SENT-LATER.pdf" SENT-LATER
 # Its first try must be over before the disk fills: a job already printing then is not stopped.
 bl_wait_for 20 grep -q "printer later: device unreachable" "$W/blattd.log"
 ok $? "the job waits: its printer is down"
@@ -60,6 +90,10 @@ out=$(lp -h "127.0.0.1:$port" -U carol -d held -t NOT-TAKEN "$W/KEEP-ME.pdf" 2>&
 is "$?" 1 "a new job is refused while nothing can be stored ($out)"
 [[ $out == *"try again later"* ]]
 ok $? "the refusal says that it is temporary"
+out=$(ipptool -tv -T 10 -d job_id="$e" -f "$W/SENT-LATER.pdf" \
+    "ipp://127.0.0.1:$port/ipp/print/held" "$W/send-refused.test" 2>&1)
+ok $? "Send-Document is refused with server-error-temporary-error too"
+like "$out" "try again later" "and says that it is temporary"
 kill -0 "$BLATTD_PID"
 ok $? "blattd is still running (a file size limit does not kill it)"
 # Regression (found by an attack): the printer came back during the full disk, the job printed,
@@ -85,6 +119,10 @@ is "$(ls "$W/later" | wc -l)" 1 "once"
 shown=$(bl_job_state "$port" held "$b")
 bl_wait_for 10 test "$(dbstate "$b")" = 7
 ok $? "the database has bob's job as blattd shows it ($shown, state $(dbstate "$b"))"
+ipptool -t -T 10 -d job_id="$e" -f "$W/SENT-LATER.pdf" \
+    "ipp://127.0.0.1:$port/ipp/print/held" "$W/send-taken.test" >"$W/send.out" 2>&1
+ok $? "the refused document is sent again and taken once the disk takes writes"
+is "$(bl_job_state "$port" held "$e")" pending-held "and its job waits to be released"
 is "$(bl_job_state "$port" held "$a")" pending-held "alice's job is untouched"
 is "$(dbstate "$a")" 4 "in the database too"
 
