@@ -52,5 +52,8 @@ bool bl_ipp_req_document(bl_ipp_req_t *req, const uint8_t *data, size_t len);
 void bl_ipp_req_document_end(bl_ipp_req_t *req);
 // The connection went away; whatever was not yet accepted is dropped. Frees req.
 void bl_ipp_req_delete(bl_ipp_req_t *req);
+// Frees what still waits for a later turn of the loop (long Get-Jobs listings) at exit, after
+// the connections are gone.
+void bl_ipp_cleanup(void);
 
 #endif

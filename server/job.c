@@ -390,47 +390,85 @@ bl_job_t *bl_job_lookup(bl_system_t *sys, int id)
     return job;
 }
 
-void bl_job_visit_history(bl_system_t *sys, const char *printer, const char *user, int limit,
-                          bl_job_visit_fn fn, void *arg)
+// The parts of a walk of the history: from the newest job, the jobs that ended in the same
+// second as the last one seen but before it (lower id), and the jobs that ended earlier.
+enum { WALK_ALL, WALK_SAME_SECOND, WALK_EARLIER };
+
+// One part of a walk; false when fn stopped it (or it failed). *count counts the jobs passed.
+static bool walk_history(bl_system_t *sys, int part, const char *printer, const char *user,
+                         int limit, int *count, bl_history_pos_t *pos, bl_job_visit_fn fn,
+                         void *arg)
 {
-    // One statement per filter combination, so that each walks its index (store.c: jobs_done,
-    // jobs_user_done, jobs_printer_done) newest first and stops at the limit; "+state" keeps
-    // the planner off jobs_state, which would make it sort the whole history.
-    static char sql[4][768];
+    // One statement per filter combination and part, so that each walks its index (store.c:
+    // jobs_done, jobs_user_done, jobs_printer_done) newest first and stops at the limit;
+    // "+state" keeps the planner off jobs_state, which would make it sort the whole history.
+    // The two parts after a position seek in the same index: (completed, id) as a row value
+    // would bound `completed` alone and scan every job of that second again on every turn.
+    static char sql[12][768];
+    static const char *const range[] = {"", " AND completed=?4 AND id<?5", " AND completed<?4"};
     int v = (printer ? 1 : 0) | (user ? 2 : 0);
-    if (!sql[v][0])
-        snprintf(sql[v], sizeof(sql[v]),
-                 "SELECT %s FROM jobs%s WHERE +state>=7%s%s ORDER BY completed DESC, id DESC"
+    char *q = sql[part * 4 + v];
+    if (!q[0])
+        snprintf(q, sizeof(sql[0]),
+                 "SELECT %s FROM jobs%s WHERE +state>=7%s%s%s ORDER BY completed DESC, id DESC"
                  " LIMIT ?3",
                  load_cols,
                  v == 0   ? " INDEXED BY jobs_done"
                  : v == 1 ? " INDEXED BY jobs_printer_done"
                           : " INDEXED BY jobs_user_done",
-                 printer ? " AND printer=?1" : "", user ? " AND user=?2" : "");
-    sqlite3_stmt *st = bl_store_stmt(sys->store, sql[v]);
+                 printer ? " AND printer=?1" : "", user ? " AND user=?2" : "", range[part]);
+    sqlite3_stmt *st = bl_store_stmt(sys->store, q);
     if (!st)
-        return;
+        return false;
     if (printer)
         sqlite3_bind_text(st, 1, printer, -1, SQLITE_TRANSIENT);
     if (user)
         sqlite3_bind_text(st, 2, user, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 3, limit > 0 ? limit : -1);
+    sqlite3_bind_int(st, 3, limit > 0 ? limit - *count : -1);
+    if (part != WALK_ALL)
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)pos->completed);
+    if (part == WALK_SAME_SECOND)
+        sqlite3_bind_int(st, 5, pos->id);
     int rc;
+    bool more = true;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         bl_job_t *job = job_from_row(sys, st);
-        if (!job)
+        if (!job) {
+            more = false; // out of memory
             break;
-        bool more = fn(arg, job);
+        }
+        *pos = (bl_history_pos_t){true, job->completed, job->id};
+        (*count)++;
+        more = fn(arg, job);
         bl_job_unref(job);
         if (!more) {
             rc = SQLITE_DONE;
             break;
         }
     }
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         bl_log(BL_LOG_ERROR, "store: reading the job history failed: %s",
                sqlite3_errmsg(bl_store_db(sys->store)));
+        more = false;
+    }
     sqlite3_reset(st);
+    return more && (limit <= 0 || *count < limit);
+}
+
+void bl_job_visit_history(bl_system_t *sys, const char *printer, const char *user, int limit,
+                          bl_history_pos_t *pos, bl_job_visit_fn fn, void *arg)
+{
+    bl_history_pos_t own = {false, 0, 0};
+    if (!pos)
+        pos = &own;
+    int count = 0;
+    if (!pos->set) {
+        walk_history(sys, WALK_ALL, printer, user, limit, &count, pos, fn, arg);
+        return;
+    }
+    // The first part leaves pos in the same second (its completed time is the bound of both).
+    if (walk_history(sys, WALK_SAME_SECOND, printer, user, limit, &count, pos, fn, arg))
+        walk_history(sys, WALK_EARLIER, printer, user, limit, &count, pos, fn, arg);
 }
 
 bool bl_job_has_reason(const bl_job_t *job, const char *reason)

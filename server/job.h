@@ -114,10 +114,19 @@ void bl_job_close(bl_job_t *job);
 bl_job_t *bl_job_find(bl_system_t *sys, int id);
 // Active job, or a history job loaded from the database (then job->history: caller deletes).
 bl_job_t *bl_job_lookup(bl_system_t *sys, int id);
-// Calls fn for completed/canceled/aborted jobs, newest first, up to limit (0 = all).
+// Where a walk of the history is: the last job it passed to its callback.
+typedef struct bl_history_pos {
+    bool set; // false: start at the newest job
+    time_t completed;
+    int id;
+} bl_history_pos_t;
+// Calls fn for completed/canceled/aborted jobs, newest first, up to limit (0 = all), until fn
+// returns false. With pos, the walk starts after *pos (when set) and leaves *pos at the last job
+// it passed to fn, so that a later call goes on from there: jobs that end meanwhile are newer
+// and not met again.
 typedef bool (*bl_job_visit_fn)(void *arg, bl_job_t *job);
 void bl_job_visit_history(bl_system_t *sys, const char *printer, const char *user, int limit,
-                          bl_job_visit_fn fn, void *arg);
+                          bl_history_pos_t *pos, bl_job_visit_fn fn, void *arg);
 
 bool bl_job_is_terminal(const bl_job_t *job);
 // Puts the job on its printer's ready list (by id) or takes it off, as its state now says:

@@ -1,6 +1,7 @@
 // blattd: the Blatt print server daemon (flags, start-up, signals, the event loop).
 // Licensed under the Apache License, Version 2.0.
 #include "drivers/launcher.h"
+#include "ipp/ipp.h"
 #include "server/config.h"
 #include "server/http.h"
 #include "server/log.h"
@@ -417,6 +418,7 @@ static int run(bl_config_t *config, const char *conf_path, bool foreground)
 out:
     bl_http_server_delete(d.http);
     bl_http_server_delete(d.local);
+    bl_ipp_cleanup();
     SSL_CTX_free(d.tls);
     if (d.sys)
         bl_system_delete(d.sys);

@@ -62,9 +62,11 @@ exec 3<&-
 is "$n" 50 "50 pipelined IPP requests get 50 answers on one connection"
 
 # A history of jobs and a Get-Jobs with 20000 requested-attributes values answers at once.
-"$top_builddir/tests/bench/ippload" -c 2 -n 300 -o create-cancel "$q" >/dev/null
-ok $? "300 finished jobs in the history"
-# The reply is built 256 jobs at a time (ipp/job-ipp.c): every job once, across the chunks.
+"$top_builddir/tests/bench/ippload" -c 2 -n 2500 -o create-cancel "$q" >/dev/null
+ok $? "2500 finished jobs in the history"
+# The reply is built 256 jobs at a time, and the history is read 256 jobs per turn of the
+# event loop (ipp/job-ipp.c): every job once, across the chunks and the turns, also where
+# many jobs ended in the same second (the walk goes on after the last completed time and id).
 cat >"$W/completed.test" <<'EOF'
 {
   NAME "Get-Jobs completed"
@@ -83,13 +85,36 @@ ipptool -T 10 -tv -d user="$(id -un)" "$q" "$W/completed.test" >"$W/completed.ou
 ok $? "Get-Jobs of the whole history is a well-formed reply"
 ids=$(grep -o 'job-id (integer) = [0-9]*' "$W/completed.out" | awk '{print $NF}')
 done_jobs=$(sqlite3 "$W/state/blatt.db" "SELECT count(*) FROM jobs WHERE state >= 7 AND printer = 'pdf'")
-[ "$done_jobs" -gt 256 ]
-ok $? "the history is longer than one chunk ($done_jobs finished jobs)"
+[ "$done_jobs" -gt 2048 ]
+ok $? "the history is longer than eight turns ($done_jobs finished jobs)"
+same=$(sqlite3 "$W/state/blatt.db" "SELECT max(n) FROM (SELECT count(*) AS n FROM jobs WHERE state >= 7 GROUP BY completed)")
+ok $([ "$same" -gt 1 ]; echo $?) "many jobs ended in the same second (up to $same)"
 is "$(printf '%s\n' "$ids" | sort -un | wc -l)/$(printf '%s\n' "$ids" | wc -l)" \
     "$done_jobs/$done_jobs" "it lists each finished job once"
+is "$(printf '%s\n' "$ids" | tr '\n' ' ')" \
+    "$(sqlite3 "$W/state/blatt.db" "SELECT id FROM jobs WHERE state >= 7 AND printer = 'pdf' ORDER BY completed DESC, id DESC" | tr '\n' ' ')" \
+    "newest first"
 is "$(grep -c 'job-state (enum) = canceled' "$W/completed.out")" \
     "$(sqlite3 "$W/state/blatt.db" "SELECT count(*) FROM jobs WHERE state = 7 AND printer = 'pdf'")" \
     "each with its state"
+sed 's/ATTR keyword which-jobs completed/ATTR keyword which-jobs completed\n  ATTR integer limit 1500/' \
+    "$W/completed.test" >"$W/limit.test"
+n=$(ipptool -T 10 -tv -d user="$(id -un)" "$q" "$W/limit.test" 2>&1 | grep -c 'job-id (integer) =')
+is "$n" 1500 "limit 1500 across six turns lists 1500 jobs"
+# Clients that close their side right after a long Get-Jobs: each listing is finished over
+# its turns and answered into the closed connection, and blattd goes on (under ASan: without a
+# leak or a use after free).
+{ ipp_head 000a; ipp_attr 45 printer-uri "$q"; ipp_attr 44 which-jobs completed; printf '\x03'; } >"$W/gj.bin"
+for i in 1 2 3; do
+    exec 3<>"/dev/tcp/127.0.0.1/$port"
+    printf 'POST /ipp/print/pdf HTTP/1.1\r\nHost: x\r\nContent-Type: application/ipp\r\nContent-Length: %d\r\n\r\n' \
+        "$(stat -c %s "$W/gj.bin")" >&3
+    cat "$W/gj.bin" >&3
+    exec 3<&-
+done
+sleep 0.5
+kill -0 "$BLATTD_PID"
+ok $? "blattd keeps running when clients leave right after asking for a long listing"
 { ipp_head 000a; ipp_attr 45 printer-uri "$q"; ipp_attr 44 which-jobs all
   ipp_attr 44 requested-attributes job-id; for i in $(seq 1 3000); do printf '\x44\x00\x00\x00\x01x'; done
   printf '\x03'; } >"$W/ra.bin"
