@@ -306,6 +306,25 @@ fill()
     "$LOAD" -c 4 -n "$2" -o create-cancel "$1" >/dev/null
 }
 
+# beside_listing URI COUNT: COUNT Get-Printer-Attributes (the ippload line) while another
+# client lists every completed job of URI's queue again and again.
+beside_listing()
+{
+    local stop="$W/stop-listing" lp line rc
+    rm -f "$stop"
+    (while [ ! -e "$stop" ]; do
+        "$LOAD" -c 1 -n 1 -o get-jobs -r -w completed "$1" >/dev/null || break
+    done) &
+    lp=$!
+    sleep 0.3
+    line=$("$LOAD" -c 1 -n "$2" -o get-printer "$1")
+    rc=$?
+    touch "$stop"
+    wait "$lp"
+    echo "$line"
+    return $rc
+}
+
 bench_history()
 {
     local n=$1 bp cp line
@@ -347,6 +366,19 @@ bench_history()
         row "History of $n jobs" "$label, p99" "ms" "${b99[*]}" "${c99[*]}" lower
         unset b99 c99
     done
+    # Another client beside one that lists the whole history again and again: how long it
+    # waits (blattd lists 256 jobs per turn of its loop and serves others in between).
+    local bb=() cb=() gpa=$((n >= 100000 ? 50 : 200))
+    for ((r = 0; r < RUNS; r++)); do
+        bl=$(beside_listing "$bu" "$gpa")
+        check $? "blattd Get-Printer-Attributes beside listings of $n jobs ($bl)"
+        cl=$(beside_listing "$cu" "$gpa")
+        check $? "cupsd Get-Printer-Attributes beside listings of $n jobs ($cl)"
+        bb+=("$(field "$bl" p99_ms)")
+        cb+=("$(field "$cl" p99_ms)")
+    done
+    row "History of $n jobs" "Get-Printer-Attributes p99 while another client lists it all" "ms" \
+        "${bb[*]}" "${cb[*]}" lower
     # What does cupsd keep? (MaxJobs 0 = no limit here; its default of 500 drops the rest.)
     local kept
     kept=$(ipptool -tv "$cu" get-completed-jobs.test 2>/dev/null | grep -c "job-id (integer)")
