@@ -382,8 +382,9 @@ static void release_last(bl_runner_t *r)
         close_fd(&r->hold_fd);
         return;
     }
-    if (!r->term_sent) {
+    if (!r->term_sent && !r->canceled && !r->killed) {
         // Like a cancel: the backend drops its partial output; SIGKILL follows the grace.
+        // (A cancel, time-out or kill has signalled it already, and armed its own timer.)
         bl_log(BL_LOG_DEBUG, "runner: a stage before the last failed: the last is stopped "
                              "before its input ends");
         r->term_sent = true;

@@ -475,6 +475,7 @@ typedef struct jobs_ctx {
     const char *printer, *user; // filters of the history walk (borrowed from req)
     bl_history_pos_t pos;       // where the walk goes on
     struct event *ev;           // the next turn
+    bool linked;                // on pending_lists
     struct jobs_ctx *prev, *next;
 } jobs_ctx_t;
 
@@ -564,8 +565,9 @@ static void list_jobs(bl_ipp_req_t *req, jobs_ctx_t *c, const char *which, bool 
 
 static void list_free(jobs_ctx_t *c)
 {
-    if (c->ev) {
+    if (c->ev)
         event_free(c->ev);
+    if (c->linked) {
         if (c->prev)
             c->prev->next = c->next;
         else
@@ -642,6 +644,7 @@ void bl_ipp_get_jobs(bl_ipp_req_t *req)
             if (pending_lists)
                 pending_lists->prev = c;
             pending_lists = c;
+            c->linked = true;
             req->waiting = true;
             return;
         }
