@@ -221,6 +221,9 @@ BL_IT += tests/hostile-printer.sh
 # The sandbox through the daemon: hostile filters and a backend that blattd starts itself.
 check_PROGRAMS += tests/sandbox/evil-daemon tests/midway
 tests_midway_SOURCES = tests/midway.c
+# Run by blattd as a sandboxed filter, where LeakSanitizer cannot run (see BL_UBSAN_ONLY_CFLAGS).
+tests_midway_CFLAGS = $(BL_UBSAN_ONLY_CFLAGS)
+tests_midway_LDFLAGS = $(UBSAN_CFLAGS)
 tests_sandbox_evil_daemon_SOURCES = tests/sandbox/evil-daemon.c
 tests_sandbox_evil_daemon_CFLAGS = $(BL_UBSAN_ONLY_CFLAGS)
 tests_sandbox_evil_daemon_LDFLAGS = $(UBSAN_CFLAGS)
