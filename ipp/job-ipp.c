@@ -8,6 +8,7 @@
 #include "server/log.h"
 
 #include <event2/event.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -474,8 +475,10 @@ typedef struct jobs_ctx {
     bool more;                  // the turn ended before the history did
     const char *printer, *user; // filters of the history walk (borrowed from req)
     bl_history_pos_t pos;       // where the walk goes on
-    struct event *ev;           // the next turn
-    bool linked;                // on pending_lists
+    int *listed;                // ids listed as active jobs (which-jobs=all), sorted
+    size_t num_listed;
+    struct event *ev; // the next turn
+    bool linked;      // on pending_lists
     struct jobs_ctx *prev, *next;
 } jobs_ctx_t;
 
@@ -576,6 +579,7 @@ static void list_free(jobs_ctx_t *c)
             c->next->prev = c->prev;
     }
     ippDelete(c->chunk);
+    free(c->listed);
     free(c);
 }
 
@@ -587,12 +591,33 @@ static void list_end(jobs_ctx_t *c)
         bl_ipp_set_status(req, IPP_STATUS_ERROR_INTERNAL, "out of memory while listing jobs");
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+// A job listed as active that ended since, in the second the walk is in and with a lower id
+// than where it is, is met again in the history: it is skipped there.
+static bool add_history_job(void *arg, bl_job_t *job)
+{
+    jobs_ctx_t *c = arg;
+    if (c->num_listed && bsearch(&job->id, c->listed, c->num_listed, sizeof(int), cmp_id))
+        return true;
+    return add_one_job(c, job);
+}
+
 static void history_turn(jobs_ctx_t *c)
 {
     c->turn_left = JOBS_PER_TURN;
     c->more = false;
-    bl_job_visit_history(c->req->sys, c->printer, c->user, c->limit ? c->limit - c->count : 0,
-                         &c->pos, add_one_job, c);
+    // The walk counts the skipped jobs too; add_one_job stops at the limit itself.
+    int limit = 0;
+    if (c->limit) {
+        size_t room = (size_t)(c->limit - c->count) + c->num_listed;
+        limit = room > INT_MAX ? INT_MAX : (int)room;
+    }
+    bl_job_visit_history(c->req->sys, c->printer, c->user, limit, &c->pos, add_history_job, c);
 }
 
 static void on_next_turn(evutil_socket_t fd, short what, void *arg)
@@ -691,14 +716,26 @@ static void list_jobs(bl_ipp_req_t *req, jobs_ctx_t *c, const char *which, bool 
         return;
     }
     if (strcmp(which, "completed")) {
+        // which-jobs=all: the active jobs listed are remembered (add_history_job).
+        bool all = !strcmp(which, "all");
+        if (all && sys->num_active && !(c->listed = malloc(sys->num_active * sizeof(int)))) {
+            c->failed = true;
+            return;
+        }
         for (size_t i = 0; i < sys->num_active; i++) {
             bl_job_t *job = sys->active[i];
             if ((req->printer && job->printer != req->printer) ||
                 (user && strcmp(user, job->params.user)))
                 continue;
-            if (!add_one_job(c, job))
+            int before = c->count;
+            bool more = add_one_job(c, job);
+            if (all && c->count > before)
+                c->listed[c->num_listed++] = job->id;
+            if (!more)
                 break;
         }
+        if (c->num_listed > 1)
+            qsort(c->listed, c->num_listed, sizeof(int), cmp_id);
     }
     if (strcmp(which, "not-completed") && (!c->limit || c->count < c->limit) && !c->failed) {
         c->printer = req->printer ? req->printer->name : NULL;

@@ -123,7 +123,8 @@ typedef struct bl_history_pos {
 // Calls fn for completed/canceled/aborted jobs, newest first, up to limit (0 = all), until fn
 // returns false. With pos, the walk starts after *pos (when set) and leaves *pos at the last job
 // it passed to fn, so that a later call goes on from there: jobs that end meanwhile are newer
-// and not met again.
+// and not met, except one that ends in pos's second with a lower id than pos's (the order is
+// completed time, then id): a caller that listed it as active skips it.
 typedef bool (*bl_job_visit_fn)(void *arg, bl_job_t *job);
 void bl_job_visit_history(bl_system_t *sys, const char *printer, const char *user, int limit,
                           bl_history_pos_t *pos, bl_job_visit_fn fn, void *arg);

@@ -18,6 +18,10 @@ MultipleOperationTimeout 3s
   DeviceURI file://$W/out
   ReleaseMode hold
 </Printer>
+<Printer held2>
+  DeviceURI file://$W/out
+  ReleaseMode hold
+</Printer>
 EOF
 bl_start_blattd "$W/blattd.conf" "$port"
 ok $? "blattd runs"
@@ -101,6 +105,49 @@ sed 's/ATTR keyword which-jobs completed/ATTR keyword which-jobs completed\n  AT
     "$W/completed.test" >"$W/limit.test"
 n=$(ipptool -T 10 -tv -d user="$(id -un)" "$q" "$W/limit.test" 2>&1 | grep -c 'job-id (integer) =')
 is "$n" 1500 "limit 1500 across six turns lists 1500 jobs"
+# Regression: a job listed as active by a which-jobs=all listing, that ended while the listing
+# walked the history of that same second at a higher id, was listed again from the history.
+# Job X is held on one queue; 2,000 jobs of another queue end in one second T (Cancel-Jobs);
+# in T the listing starts and X is canceled just behind it, on another connection (raw
+# requests: two ipptools would not keep their order; all attributes, so that the listing
+# takes longer than that). Tried until X ends in T like the others.
+me=$(id -un)
+{ ipp_head 000a; ipp_attr 45 printer-uri "ipp://127.0.0.1:$port/"; ipp_attr 42 requesting-user-name "$me"
+  ipp_attr 44 which-jobs all; ipp_attr 44 requested-attributes all; printf '\x03'; } >"$W/all.bin"
+# count_id FILE ID: how often the IPP reply in FILE holds job-id ID.
+count_id()
+{
+    perl -0777 -ne 'my $p = pack("Cn", 0x21, 6) . "job-id" . pack("nN", 4, $ARGV[0]); my $n = () = /\Q$p\E/g; print $n' \
+        "$1" "$2" <"$1"
+}
+bl_marker_pdf "$W/x.pdf" X
+for try in 1 2 3 4; do
+    x=$(ipptool -c -f "$W/x.pdf" -d filetype=application/pdf -d job_name=x \
+        "ipp://127.0.0.1:$port/ipp/print/held" "$top_srcdir/tests/ipp/print-file.test" | tail -1)
+    "$top_builddir/tests/bench/ippload" -c 2 -n 2000 -o print -f "$W/x.pdf" \
+        "ipp://127.0.0.1:$port/ipp/print/held2" >/dev/null || break
+    { ipp_head 0008; ipp_attr 45 printer-uri "ipp://127.0.0.1:$port/ipp/print/held"
+      ipp_attr 42 requesting-user-name "$me"; printf '\x21\x00\x06job-id\x00\x04'; be32 "$x"
+      printf '\x03'; } >"$W/cancel-x.bin"
+    while [ "$(date +%N)" -gt 200000000 ]; do sleep 0.01; done # the start of a second
+    ipptool -d user="$me" "ipp://127.0.0.1:$port/ipp/print/held2" "$top_srcdir/tests/ipp/cancel-jobs.test" >/dev/null
+    exec 5<>"/dev/tcp/127.0.0.1/$port"
+    printf 'POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/ipp\r\nContent-Length: %d\r\nConnection: close\r\n\r\n' \
+        "$(stat -c %s "$W/all.bin")" >&5
+    cat "$W/all.bin" >&5
+    sleep 0.005
+    ipp_post "$port" /ipp/print/held "$W/cancel-x.bin" "$W/cancel-x.out" >/dev/null
+    timeout 20 cat <&5 >"$W/all.out"
+    exec 5<&-
+    t_x=$(sqlite3 "$W/state/blatt.db" "SELECT completed FROM jobs WHERE id = $x")
+    t_all=$(sqlite3 "$W/state/blatt.db" "SELECT max(completed) FROM jobs WHERE printer = 'held2'")
+    [ "$t_x" = "$t_all" ] && break
+done
+is "$(ipp_status "$W/cancel-x.out")" 0x0000 "job $x is canceled while a listing of all jobs runs"
+is "$t_x" "$t_all" "it ended in the same second as the 2,000 jobs before it (try $try)"
+is "$(count_id "$W/all.out" "$x")" 1 "the listing has it once"
+jobs=$(perl -0777 -ne 'my $p = pack("Cn", 0x21, 6) . "job-id\x00\x04"; my $n = () = /\Q$p\E/g; print $n' <"$W/all.out")
+is "$jobs" "$(sqlite3 "$W/state/blatt.db" "SELECT count(*) FROM jobs")" "and every job once"
 # Clients that close their side right after a long Get-Jobs: each listing is finished over
 # its turns and answered into the closed connection, and blattd goes on (under ASan: without a
 # leak or a use after free).
