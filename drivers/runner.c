@@ -65,6 +65,7 @@ struct bl_runner {
     int hold_fd;         // a write end of the last stage's stdin, until the stages before it exited
     struct event *timer; // timeout, then grace and drain timers
     bool canceled, timed_out, feed_failed, abandoned, killed, finished, term_sent;
+    bool last_stopped; // the last stage got SIGTERM because a stage before it failed
 };
 
 static bl_runner_t *runners;
@@ -132,11 +133,12 @@ static void runner_free(bl_runner_t *r)
 }
 
 // The stage to blame for the chain's outcome (see runner.h).
-static int blame(const bl_runner_result_t *res)
+static int blame(const bl_runner_result_t *res, bool last_stopped)
 {
     size_t last = res->num_stages - 1;
     int code = res->exit_code[last];
-    if (res->term_signal[last] == 0 && code >= 4 && code <= 7)
+    // Not when we stopped it ourselves: what it says then is about our SIGTERM.
+    if (!last_stopped && res->term_signal[last] == 0 && code >= 4 && code <= 7)
         return (int)last;
     int first_pipe = -1;
     for (size_t i = 0; i < res->num_stages; i++) {
@@ -185,7 +187,7 @@ static void finish(bl_runner_t *r)
         res.exit_code[i] = WIFEXITED(s) ? WEXITSTATUS(s) : -1;
         res.term_signal[i] = WIFSIGNALED(s) ? WTERMSIG(s) : 0;
     }
-    res.failed_stage = blame(&res);
+    res.failed_stage = blame(&res, r->last_stopped);
     const bl_runner_callbacks_t *cb = r->cb;
     void *ctx = r->ctx;
     bool abandoned = r->abandoned;
@@ -388,6 +390,7 @@ static void release_last(bl_runner_t *r)
         bl_log(BL_LOG_DEBUG, "runner: a stage before the last failed: the last is stopped "
                              "before its input ends");
         r->term_sent = true;
+        r->last_stopped = true;
         kill_group(last->pid, SIGTERM, last->launched);
         arm_timer(r, KILL_GRACE_SECONDS);
     }
@@ -605,6 +608,10 @@ void bl_runner_cancel(bl_runner_t *r)
         return;
     r->canceled = true;
     stop_feeding(r);
+    // A time-out, a failed feed or a failed stage has signalled the chain already: its grace
+    // timer runs on, and SIGKILL is not put off by the cancel.
+    if (r->term_sent || r->killed)
+        return;
     signal_all(r, SIGTERM);
     arm_timer(r, KILL_GRACE_SECONDS);
 }

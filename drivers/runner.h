@@ -27,7 +27,8 @@ typedef struct bl_stage {
 typedef struct bl_runner_result {
     size_t num_stages;
     // The stage to blame: -1 when every stage exited 0. A backend exit of 4..7 (a device
-    // condition) wins; otherwise the first stage that failed for a reason other than SIGPIPE.
+    // condition) wins, unless the backend was stopped because a stage before it failed;
+    // otherwise the first stage that failed for a reason other than SIGPIPE.
     int failed_stage;
     int exit_code[BL_RUNNER_MAX_STAGES];   // -1 when killed by a signal
     int term_signal[BL_RUNNER_MAX_STAGES]; // 0 when it exited

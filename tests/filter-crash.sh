@@ -109,4 +109,55 @@ st=$(wait_end ippq "$id")
 is "$st" completed "the control (midway-whole) on the IPP queue completes"
 like "$(eve_states)" "completed" "and ippeveprinter completed it"
 
+
+# A plug-in backend (a script in place of the file backend) answers the SIGTERM that blattd
+# sends it after a filter failed: .../lost says the connection was lost (exit 6, a device
+# condition), .../deaf ignores it. Regressions: the lost backend's exit 6 was taken for the
+# outcome (the job went back to pending and the queue stopped as unreachable), and a
+# Cancel-Job during the grace before SIGKILL put the SIGKILL off by another grace.
+bl_stop_blattd
+mkdir -p "$W/backend" "$W/lost" "$W/deaf"
+cat >"$W/backend/file" <<'EOB'
+#!/bin/sh
+case "$DEVICE_URI" in
+*/deaf) trap '' TERM ;;
+*) trap 'echo "ERROR: connection lost" >&2; exit 6' TERM ;;
+esac
+cat >/dev/null
+exit 0
+EOB
+chmod 755 "$W/backend/file"
+port=$(bl_port)
+bl_conf "$W/blattd.conf" "$port"
+sed -i -e "s|^DataDir .*|DataDir $W/data|" -e "s|^FilterDir .*|FilterDir $W/filter|" \
+    -e "s|^BackendDir .*|BackendDir $W/backend|" "$W/blattd.conf"
+cat >>"$W/blattd.conf" <<EOC
+<Printer lost>
+  DeviceURI file://$W/lost
+</Printer>
+<Printer deaf>
+  DeviceURI file://$W/deaf
+</Printer>
+EOC
+bl_start_blattd "$W/blattd.conf" "$port"
+ok $? "blattd runs with the plug-in backend"
+id=$(submit lost application/x-midway-crash)
+st=$(wait_end lost "$id")
+is "$st" aborted "midway-crash to a backend that exits 6 on SIGTERM: job $id is aborted"
+gpa=$(ipptool -tv "ipp://127.0.0.1:$port/ipp/print/lost" get-printer-attributes.test 2>&1 |
+    grep -E 'printer-state(-reasons)? ' | tr -s ' \n' ' ')
+! printf '%s' "$gpa" | grep -Eq 'stopped|offline'
+ok $? "and its queue is not stopped as unreachable ($gpa)"
+id=$(submit deaf application/x-midway-exit)
+bl_wait_for 20 grep -q "job $id: pending -> processing" "$W/blattd.log"
+bl_wait_for 20 grep -q "stage before the last failed" "$W/blattd.log"
+ok $? "midway-exit to a backend that ignores SIGTERM: the backend is stopped"
+sleep 2
+t0=$(date +%s%N)
+cancel -h "127.0.0.1:$port" "deaf-$id"
+st=$(wait_end deaf "$id")
+ms=$((($(date +%s%N) - t0) / 1000000))
+is "$st" canceled "a Cancel-Job 2 s into the grace cancels it"
+ok $([ "$ms" -lt 4500 ]; echo $?) "and SIGKILL comes at the end of the first grace (5 s): ${ms} ms after the cancel"
+
 bl_done
