@@ -48,6 +48,10 @@ typedef struct pipeline {
     char sb_buf[MAX_STAGES][256];
     char helper[1024];
     int uid_slot; // the job's sandbox uid (bl_system_take_uid), -1 for none
+    // The printer-state-reasons this job's backend added and has not removed: they go when
+    // the chain ends, also when the backend could not say so (it crashed or was killed).
+    char dev_reasons[BL_PRINTER_DEVICE_REASONS][BL_PRINTER_REASON_MAX + 1];
+    size_t num_dev_reasons;
 } pipeline_t;
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -117,6 +121,33 @@ static void take_attrs(pipeline_t *pl, const bl_status_t *st)
     }
 }
 
+static void device_reason_gone(pipeline_t *pl, bl_printer_t *p, const char *reason)
+{
+    bl_printer_remove_reason(p, reason);
+    for (size_t i = 0; i < pl->num_dev_reasons; i++) {
+        if (!strncmp(pl->dev_reasons[i], reason, BL_PRINTER_REASON_MAX)) {
+            memmove(pl->dev_reasons[i], pl->dev_reasons[i + 1],
+                    (pl->num_dev_reasons - i - 1) * sizeof(pl->dev_reasons[0]));
+            pl->num_dev_reasons--;
+            return;
+        }
+    }
+}
+
+static void device_reason_added(pipeline_t *pl, bl_printer_t *p, const char *reason)
+{
+    if (bl_printer_has_reason(p, reason))
+        return;
+    if (p->num_reasons >= BL_PRINTER_DEVICE_REASONS ||
+        pl->num_dev_reasons >= BL_PRINTER_DEVICE_REASONS) {
+        bl_log(BL_LOG_DEBUG, "job %d: printer-state-reason %.63s not shown: the queue has %zu",
+               pl->job->id, reason, p->num_reasons);
+        return;
+    }
+    bl_printer_add_reason(p, reason);
+    snprintf(pl->dev_reasons[pl->num_dev_reasons++], sizeof(pl->dev_reasons[0]), "%s", reason);
+}
+
 static void on_status(void *ctx, size_t stage, const bl_status_t *st)
 {
     pipeline_t *pl = ctx;
@@ -133,9 +164,9 @@ static void on_status(void *ctx, size_t stage, const bl_status_t *st)
     case BL_STATUS_STATE:
         for (size_t i = 0; p && i < st->num_reasons; i++) {
             if (st->reasons[i].op == BL_STATUS_REASON_REMOVE)
-                bl_printer_remove_reason(p, st->reasons[i].keyword);
+                device_reason_gone(pl, p, st->reasons[i].keyword);
             else
-                bl_printer_add_reason(p, st->reasons[i].keyword);
+                device_reason_added(pl, p, st->reasons[i].keyword);
         }
         break;
     case BL_STATUS_ERROR:
@@ -250,6 +281,8 @@ static void on_done(void *ctx, const bl_runner_result_t *res)
     bl_spool_reader_delete(pl->reader);
     pl->reader = NULL;
     job->runner = NULL;
+    while (p && pl->num_dev_reasons)
+        device_reason_gone(pl, p, pl->dev_reasons[0]);
     remove_tmpdir(job);
     bl_system_give_uid(job->sys, pl->uid_slot);
     bl_job_remove_reason(job, "job-printing");

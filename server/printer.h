@@ -14,6 +14,8 @@ typedef struct bl_printer_conf bl_printer_conf_t;
 typedef struct bl_runner bl_runner_t;
 
 #define BL_PRINTER_MAX_REASONS 8
+// A backend's STATE: lines may fill all but one: blattd's own offline-report always fits.
+#define BL_PRINTER_DEVICE_REASONS (BL_PRINTER_MAX_REASONS - 1)
 #define BL_PRINTER_REASON_MAX 63 // longer reasons are cut
 
 typedef enum bl_printer_state {

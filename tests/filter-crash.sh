@@ -16,7 +16,7 @@ ln -s "$top_srcdir/etc/icons" "$W/data/icons"
 for f in $(awk '!/^#/ && NF == 4 {print $4}' "$top_srcdir/etc/formats.conf" | sort -u); do
     cp "$top_builddir/drivers/filter/$f" "$W/filter/$f"
 done
-for m in crash exit whole; do
+for m in crash exit whole reasons; do
     printf 'application/x-midway-%s application/pdf 10 midway-%s\n' "$m" "$m" >>"$W/data/formats.conf"
     cp "$top_builddir/tests/midway" "$W/filter/midway-$m"
 done
@@ -109,6 +109,21 @@ st=$(wait_end ippq "$id")
 is "$st" completed "the control (midway-whole) on the IPP queue completes"
 like "$(eve_states)" "completed" "and ippeveprinter completed it"
 
+
+# A stage that reports printer-state-reasons: the queue shows as many as leave room for
+# blattd's own offline-report (7 of the 9 added, one taken back: 6), and they go with the job
+# when the stage crashes without taking them back.
+id=$(submit fileq application/x-midway-reasons)
+bl_wait_for 10 sh -c "ipptool -tv ipp://127.0.0.1:$port/ipp/print/fileq get-printer-attributes.test | grep -q 'printer-state-reasons.*toner-low-report'"
+reasons=$(ipptool -tv "ipp://127.0.0.1:$port/ipp/print/fileq" get-printer-attributes.test 2>&1 |
+    sed -n 's/.*printer-state-reasons ([^)]*) = //p')
+is "$reasons" "toner-low-report,cover-open,door-open,media-jam,interlock-open,output-area-full" \
+    "a stage's reasons: 7 of the 9 added, less the one taken back"
+st=$(wait_end fileq "$id")
+is "$st" aborted "the stage crashes: job $id is aborted"
+reasons=$(ipptool -tv "ipp://127.0.0.1:$port/ipp/print/fileq" get-printer-attributes.test 2>&1 |
+    sed -n 's/.*printer-state-reasons ([^)]*) = //p')
+is "$reasons" none "and the queue's reasons go with it"
 
 # A plug-in backend (a script in place of the file backend) answers the SIGTERM that blattd
 # sends it after a filter failed: .../lost says the connection was lost (exit 6, a device

@@ -3,7 +3,9 @@
 //
 // It reads its whole input, writes the first half of it to stdout and then, by the name it is
 // installed under: midway-crash kills itself with SIGSEGV, midway-exit exits with 1 after an
-// ERROR line, midway-whole writes the rest too and exits 0 (the control).
+// ERROR line, midway-whole writes the rest too and exits 0 (the control). midway-reasons
+// reports nine printer-state-reasons and takes one back, writes the whole document, waits 3 s
+// and kills itself with SIGSEGV, without taking the others back.
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +44,17 @@ int main(int argc, char **argv)
     if (!buf || len < 2) {
         fprintf(stderr, "ERROR: midway: no document\n");
         return 1;
+    }
+    if (!strcmp(name, "midway-reasons")) {
+        fprintf(stderr, "STATE: +media-low-report +toner-low-report +cover-open door-open "
+                        "+media-jam +interlock-open +output-area-full +input-tray-missing "
+                        "+spool-area-full\nSTATE: -media-low-report\n");
+        fflush(stderr);
+        if (write_all(buf, len) != 0)
+            return 1;
+        sleep(3);
+        signal(SIGSEGV, SIG_DFL);
+        raise(SIGSEGV);
     }
     if (write_all(buf, len / 2) != 0)
         return 1;

@@ -96,12 +96,13 @@ static void update_reasons(job_ctx_t *x, ipp_t *resp)
         if (keyword_ok(kw) && reason_interesting(kw) && !reasons_has(&now, kw))
             snprintf(now.kw[now.count++], sizeof(now.kw[0]), "%s", kw);
     }
-    for (size_t i = 0; i < now.count; i++)
-        if (!reasons_has(&x->reasons, now.kw[i]))
-            bl_drv_msg("STATE", "+%s", now.kw[i]);
+    // Removals first: blattd shows a bounded number of reasons (BL_PRINTER_DEVICE_REASONS).
     for (size_t i = 0; i < x->reasons.count; i++)
         if (!reasons_has(&now, x->reasons.kw[i]))
             bl_drv_msg("STATE", "-%s", x->reasons.kw[i]);
+    for (size_t i = 0; i < now.count; i++)
+        if (!reasons_has(&x->reasons, now.kw[i]))
+            bl_drv_msg("STATE", "+%s", now.kw[i]);
     x->reasons = now;
 }
 
