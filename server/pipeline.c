@@ -121,11 +121,12 @@ static void take_attrs(pipeline_t *pl, const bl_status_t *st)
     }
 }
 
+// Only what this job's stages added: blattd's own reasons (offline-report) are not theirs.
 static void device_reason_gone(pipeline_t *pl, bl_printer_t *p, const char *reason)
 {
-    bl_printer_remove_reason(p, reason);
     for (size_t i = 0; i < pl->num_dev_reasons; i++) {
         if (!strncmp(pl->dev_reasons[i], reason, BL_PRINTER_REASON_MAX)) {
+            bl_printer_remove_reason(p, reason);
             memmove(pl->dev_reasons[i], pl->dev_reasons[i + 1],
                     (pl->num_dev_reasons - i - 1) * sizeof(pl->dev_reasons[0]));
             pl->num_dev_reasons--;
