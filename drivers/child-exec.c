@@ -1,8 +1,9 @@
-// bl_runner_child_exec (runner.h): the last steps before a stage or a launcher spawn runs.
+// bl_runner_fork_exec (runner.h): how a stage or a launcher spawn starts.
 // Its own unit: the launcher links it without the runner's event loop.
 // Licensed under the Apache License, Version 2.0.
 #include "drivers/runner.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -16,8 +17,9 @@ static void default_signal(int sig)
     sigaction(sig, &sa, NULL);
 }
 
-_Noreturn void bl_runner_child_exec(const char *path, char *const argv[], char *const envp[],
-                                    const char *cwd, int in, int out, int err)
+// Between fork and exec: async-signal-safe calls only.
+static _Noreturn void child_exec(const char *path, char *const argv[], char *const envp[],
+                                 const char *cwd, int in, int out, int err)
 {
     // Every handler back to its default before any signal is let in (they arrive blocked).
     for (int sig = 1; sig < NSIG; sig++) {
@@ -40,4 +42,23 @@ _Noreturn void bl_runner_child_exec(const char *path, char *const argv[], char *
     ssize_t w = write(2, msg, sizeof(msg) - 1);
     (void)w;
     _exit(127);
+}
+
+pid_t bl_runner_fork_exec(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                          int in, int out, int err)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    pid_t pid = fork();
+    if (pid == 0)
+        child_exec(path, argv, envp, cwd, in, out, err);
+    int fork_errno = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0) {
+        errno = fork_errno;
+        return -1;
+    }
+    setpgid(pid, pid); // the child does too: whichever runs first, the group exists
+    return pid;
 }

@@ -160,20 +160,11 @@ static int32_t do_spawn(const lconf_t *c, char *buf, size_t len, int fds[3])
         return -e;
     if (num_children >= MAX_CHILDREN)
         return -EAGAIN;
-    // We ignore SIGTERM, and the child would too until bl_runner_child_exec has reset its
-    // handlers: an ignored signal is discarded, so a cancel right after the spawn was lost
-    // and the stage ran on. Blocked, it waits as pending until the child lets it in.
-    sigset_t all, old;
-    sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, &old);
-    pid_t pid = fork();
-    if (pid == 0)
-        bl_runner_child_exec(path, argv, envp, cwd, fds[0], fds[1], fds[2]);
-    int fork_errno = errno;
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    // We ignore SIGTERM; bl_runner_fork_exec keeps a cancel right after the spawn from being
+    // discarded by the child before it has reset its handlers.
+    pid_t pid = bl_runner_fork_exec(path, argv, envp, cwd, fds[0], fds[1], fds[2]);
     if (pid < 0)
-        return -fork_errno;
-    setpgid(pid, pid);
+        return -errno;
     children[num_children++] = pid;
     return pid;
 }

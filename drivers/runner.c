@@ -489,25 +489,18 @@ static bool spawn_stage(bl_runner_t *r, size_t i, const bl_stage_t *stage, int i
         r->st[i].err_fd = errp[0];
         return watch(r, &r->st[i].err_ev, errp[0], EV_READ, on_stderr);
     }
-    // Signals stay blocked from before fork() until the child has reset their handlers: a
-    // SIGTERM that reaches the child early must not run blattd's own handler there (it would
-    // write into the loop's signal pipe, which the child still shares, and stop blattd).
-    sigset_t all, old;
-    sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, &old);
-    pid_t pid = fork();
-    if (pid == 0)
-        bl_runner_child_exec(stage->path, stage->argv, stage->envp, cwd, in, out, errp[1]);
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    // (A SIGTERM that reached the child before it reset its handlers would run blattd's own
+    // handler there, write into the loop's signal pipe, and stop blattd: bl_runner_fork_exec.)
+    pid_t pid = bl_runner_fork_exec(stage->path, stage->argv, stage->envp, cwd, in, out, errp[1]);
+    int e = errno;
     close(in);
     close(out);
     close(errp[1]);
     if (pid < 0) {
         close(errp[0]);
-        bl_log(BL_LOG_ERROR, "runner: fork failed: %s", strerror(errno));
+        bl_log(BL_LOG_ERROR, "runner: fork failed: %s", strerror(e));
         return false;
     }
-    setpgid(pid, pid);
     r->st[i].pid = pid;
     r->st[i].err_fd = errp[0];
     return watch(r, &r->st[i].err_ev, errp[0], EV_READ, on_stderr);

@@ -52,16 +52,19 @@ typedef struct bl_runner_callbacks {
 
 typedef struct bl_runner bl_runner_t;
 
+// Forks and executes path in a child: every signal handler back to its default, in/out/err as
+// 0/1/2 and nothing else open, its own process group (also set from the parent), no new
+// privileges, SIGKILL when the parent dies, cwd (NULL: "/"); the child exits 127 when execve
+// fails. Signals stay blocked from before the fork until the child has reset its handlers, so
+// one sent right after the fork waits for the child instead of running the parent's handler
+// there or being discarded by an inherited SIG_IGN. The child's pid, or -1 with errno. The
+// runner's stages and the launcher's spawns start this way; in, out and err stay open here.
+pid_t bl_runner_fork_exec(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                          int in, int out, int err);
+
 // Starts the chain in the directory `cwd` (NULL: "/"), each stage in its own process group,
 // with SIGPIPE at its default and no new privileges. timeout_seconds 0 = none. The callbacks
 // struct must outlive the runner. NULL on failure (logged; nothing left running).
-// In a child between fork and exec (async-signal-safe only): every signal handler back to its
-// default, in/out/err as 0/1/2 and nothing else open, its own process group, no new privileges,
-// SIGKILL when the parent dies, cwd (NULL: "/"), then execve. 127 when that fails. The
-// runner's stages and the launcher's spawns start this way.
-_Noreturn void bl_runner_child_exec(const char *path, char *const argv[], char *const envp[],
-                                    const char *cwd, int in, int out, int err);
-
 bl_runner_t *bl_runner_start(struct event_base *base, const bl_stage_t *stages, size_t n,
                              const char *cwd, int timeout_seconds, const bl_runner_callbacks_t *cb,
                              void *ctx);
