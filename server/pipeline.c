@@ -122,31 +122,42 @@ static void take_attrs(pipeline_t *pl, const bl_status_t *st)
 }
 
 // Only what this job's stages added: blattd's own reasons (offline-report) are not theirs.
-static void device_reason_gone(pipeline_t *pl, bl_printer_t *p, const char *reason)
+// Where reason is in this job's list, or -1.
+static int dev_reason_index(const pipeline_t *pl, const char *reason)
 {
     for (size_t i = 0; i < pl->num_dev_reasons; i++) {
-        if (!strncmp(pl->dev_reasons[i], reason, BL_PRINTER_REASON_MAX)) {
-            bl_printer_remove_reason(p, reason);
-            memmove(pl->dev_reasons[i], pl->dev_reasons[i + 1],
-                    (pl->num_dev_reasons - i - 1) * sizeof(pl->dev_reasons[0]));
-            pl->num_dev_reasons--;
-            return;
-        }
+        if (!strncmp(pl->dev_reasons[i], reason, BL_PRINTER_REASON_MAX))
+            return (int)i;
     }
+    return -1;
+}
+
+static void device_reason_gone(pipeline_t *pl, bl_printer_t *p, const char *reason)
+{
+    int i = dev_reason_index(pl, reason);
+    if (i < 0)
+        return;
+    bl_printer_remove_reason(p, reason);
+    memmove(pl->dev_reasons[i], pl->dev_reasons[i + 1],
+            (pl->num_dev_reasons - (size_t)i - 1) * sizeof(pl->dev_reasons[0]));
+    pl->num_dev_reasons--;
 }
 
 static void device_reason_added(pipeline_t *pl, bl_printer_t *p, const char *reason)
 {
     if (bl_printer_has_reason(p, reason))
         return;
+    // Taken from the queue by blattd meanwhile (connecting-to-device when it answers): back.
+    bool known = dev_reason_index(pl, reason) >= 0;
     if (p->num_reasons >= BL_PRINTER_DEVICE_REASONS ||
-        pl->num_dev_reasons >= BL_PRINTER_DEVICE_REASONS) {
+        (!known && pl->num_dev_reasons >= BL_PRINTER_DEVICE_REASONS)) {
         bl_log(BL_LOG_DEBUG, "job %d: printer-state-reason %.63s not shown: the queue has %zu",
                pl->job->id, reason, p->num_reasons);
         return;
     }
     bl_printer_add_reason(p, reason);
-    snprintf(pl->dev_reasons[pl->num_dev_reasons++], sizeof(pl->dev_reasons[0]), "%s", reason);
+    if (!known)
+        snprintf(pl->dev_reasons[pl->num_dev_reasons++], sizeof(pl->dev_reasons[0]), "%s", reason);
 }
 
 static void on_status(void *ctx, size_t stage, const bl_status_t *st)
