@@ -25,9 +25,16 @@ eve=$(bl_port)
 port=$(bl_port)
 bl_start_eve middev "$eve" application/pdf
 ok $? "ippeveprinter (PDF) runs on port $eve"
-bl_conf "$W/blattd.conf" "$port"
-sed -i -e "s|^DataDir .*|DataDir $W/data|" -e "s|^FilterDir .*|FilterDir $W/filter|" "$W/blattd.conf"
-cat >>"$W/blattd.conf" <<EOC
+# conf BACKEND-DIR: blattd.conf for $port with the midway graph and filters, then the queues
+# from stdin.
+conf()
+{
+    bl_conf "$W/blattd.conf" "$port"
+    sed -i -e "s|^DataDir .*|DataDir $W/data|" -e "s|^FilterDir .*|FilterDir $W/filter|" \
+        -e "s|^BackendDir .*|BackendDir $1|" "$W/blattd.conf"
+    cat >>"$W/blattd.conf"
+}
+conf "$top_builddir/drivers/backend" <<EOC
 <Printer fileq>
   DeviceURI file://$W/out
 </Printer>
@@ -109,7 +116,6 @@ st=$(wait_end ippq "$id")
 is "$st" completed "the control (midway-whole) on the IPP queue completes"
 like "$(eve_states)" "completed" "and ippeveprinter completed it"
 
-
 # A stage that reports printer-state-reasons: the queue shows as many as leave room for
 # blattd's own offline-report (7 of the 9 added, one taken back: 6), and they go with the job
 # when the stage crashes without taking them back.
@@ -143,10 +149,7 @@ exit 0
 EOB
 chmod 755 "$W/backend/file"
 port=$(bl_port)
-bl_conf "$W/blattd.conf" "$port"
-sed -i -e "s|^DataDir .*|DataDir $W/data|" -e "s|^FilterDir .*|FilterDir $W/filter|" \
-    -e "s|^BackendDir .*|BackendDir $W/backend|" "$W/blattd.conf"
-cat >>"$W/blattd.conf" <<EOC
+conf "$W/backend" <<EOC
 <Printer lost>
   DeviceURI file://$W/lost
 </Printer>
